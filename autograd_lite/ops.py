@@ -1,0 +1,163 @@
+"""The derivative rules: every primitive operation, written once.
+
+Each op is a row of data, in the spirit of HIPS autograd:
+
+* ``forward(xp, *inputs)`` computes the output,
+* ``local_grads(xp, out, *inputs)`` says how much the output moves when each
+  input moves (the partial derivatives d out / d input), given the output and
+  the inputs,
+* ``valid(*inputs)`` (optional) says whether the inputs are in the op's domain,
+  and ``domain`` explains the domain when they are not.
+
+``xp`` is the maths library to use: :data:`scalar_math` (plain Python floats)
+for the eager engine, :mod:`numpy` for the batched tape. Everything that needs
+a derivative -- ``Value.backward``, the step-by-step stepper, the tape and the
+edge labels of graph drawings -- reads it from :data:`OPS`, so a rule is never
+written twice.
+
+Ops whose name ends in a number-valued parameter (``powc`` for ``x ** 3``,
+``leaky_relu`` for its slope) receive that parameter as their last input; it
+is a plain number, not a node, and gets no gradient.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+
+class scalar_math:  # noqa: N801 - used like a module, as `xp`
+    """The handful of NumPy functions the rules use, for Python floats."""
+
+    exp = staticmethod(math.exp)
+    log = staticmethod(math.log)
+    tanh = staticmethod(math.tanh)
+    sin = staticmethod(math.sin)
+    cos = staticmethod(math.cos)
+    abs = staticmethod(abs)
+
+    @staticmethod
+    def where(condition: Any, if_true: Any, if_false: Any) -> Any:
+        return if_true if condition else if_false
+
+    @staticmethod
+    def ones_like(x: Any) -> float:
+        return 1.0
+
+
+@dataclass(frozen=True)
+class Op:
+    """One primitive operation and its derivative rule."""
+
+    name: str  # 'mul'
+    symbol: str  # '*': what drawings show, and what micrograd calls `_op`
+    forward: Callable[..., Any]
+    local_grads: Callable[..., tuple[Any, ...]]
+    valid: Callable[..., Any] | None = None  # inputs -> bool (array of bools)
+    domain: str = ""  # why `valid` failed, said in the error
+    has_param: bool = False  # takes a plain-number parameter as last input
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+
+def _is_integer(c: Any) -> Any:
+    return c == c // 1
+
+
+OPS: dict[str, Op] = {}
+
+
+def rule(name: str, symbol: str, forward: Callable[..., Any], local_grads: Callable[..., tuple[Any, ...]],
+         valid: Callable[..., Any] | None = None, domain: str = "", has_param: bool = False) -> Op:
+    op = Op(name, symbol, forward, local_grads, valid, domain, has_param)
+    OPS[name] = op
+    return op
+
+
+# --- arithmetic ---------------------------------------------------------------
+# d(x + y)/dx = 1, d(x + y)/dy = 1
+ADD = rule("add", "+",
+           lambda xp, x, y: x + y,
+           lambda xp, out, x, y: (xp.ones_like(x), xp.ones_like(y)))
+
+# d(x * y)/dx = y, d(x * y)/dy = x
+MUL = rule("mul", "*",
+           lambda xp, x, y: x * y,
+           lambda xp, out, x, y: (y, x))
+
+# sum(x1..xn): one node for a whole sum; d/dxi = 1 for every i
+SUM = rule("sum", "sum",
+           lambda xp, *xs: sum(xs[1:], xs[0]),
+           lambda xp, out, *xs: tuple(xp.ones_like(x) for x in xs))
+
+# x ** c with c a plain number: d/dx = c * x^(c-1)
+POWC = rule("powc", "**",
+            lambda xp, x, c: x ** c,
+            lambda xp, out, x, c: (c * x ** (c - 1),),
+            valid=lambda x, c: (x > 0) | ((x == 0) & (c >= 0)) | ((x < 0) & _is_integer(c)),
+            domain="a negative base needs a whole-number exponent, and 0 a non-negative one",
+            has_param=True)
+
+# x ** y with y a node: d/dx = y * x^(y-1), d/dy = x^y * ln(x)
+# (ln(x) is undefined for x <= 0: like PyTorch, d/dy is 0 at x = 0 and nan for x < 0)
+POW = rule("pow", "**",
+           lambda xp, x, y: x ** y,
+           lambda xp, out, x, y: (y * x ** (y - 1),
+                                  xp.where(x > 0, out * xp.log(xp.where(x > 0, x, 1.0)),
+                                           xp.where(x == 0, 0.0, math.nan))),
+           valid=lambda x, y: (x > 0) | ((x == 0) & (y >= 0)) | ((x < 0) & _is_integer(y)),
+           domain="a negative base needs a whole-number exponent, and 0 a non-negative one")
+
+# --- functions of one input -----------------------------------------------------
+# d/dx e^x = e^x
+EXP = rule("exp", "exp",
+           lambda xp, x: xp.exp(x),
+           lambda xp, out, x: (out,),
+           valid=lambda x: x <= 709.782712893384,  # log of the largest float
+           domain="exp overflows a float for inputs above ~709.78")
+
+# d/dx ln(x) = 1 / x
+LOG = rule("log", "log",
+           lambda xp, x: xp.log(x),
+           lambda xp, out, x: (1.0 / x,),
+           valid=lambda x: x > 0,
+           domain="log is only defined for positive values")
+
+# d/dx tanh(x) = 1 - tanh(x)^2
+TANH = rule("tanh", "tanh",
+            lambda xp, x: xp.tanh(x),
+            lambda xp, out, x: (1.0 - out * out,))
+
+# sigmoid(x) = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2, which never overflows
+# d/dx sigmoid(x) = sigmoid(x) * (1 - sigmoid(x))
+SIGMOID = rule("sigmoid", "σ",
+               lambda xp, x: 0.5 * (1.0 + xp.tanh(0.5 * x)),
+               lambda xp, out, x: (out * (1.0 - out),))
+
+# relu(x) = max(x, 0); d/dx = 1 where x > 0, else 0 (0 at the kink, as PyTorch)
+RELU = rule("relu", "ReLU",
+            lambda xp, x: xp.where(x > 0, x, 0.0),
+            lambda xp, out, x: (xp.where(x > 0, 1.0, 0.0),))
+
+# leaky_relu(x, s) = x if x > 0 else s * x; d/dx = 1 or s
+LEAKY_RELU = rule("leaky_relu", "LeakyReLU",
+                  lambda xp, x, s: xp.where(x > 0, x, s * x),
+                  lambda xp, out, x, s: (xp.where(x > 0, 1.0, s),),
+                  has_param=True)
+
+# d/dx |x| = sign(x) (0 at the kink, as PyTorch)
+ABS = rule("abs", "abs",
+           lambda xp, x: xp.abs(x),
+           lambda xp, out, x: (xp.where(x > 0, 1.0, xp.where(x < 0, -1.0, 0.0)),))
+
+# d/dx sin(x) = cos(x)
+SIN = rule("sin", "sin",
+           lambda xp, x: xp.sin(x),
+           lambda xp, out, x: (xp.cos(x),))
+
+# d/dx cos(x) = -sin(x)
+COS = rule("cos", "cos",
+           lambda xp, x: xp.cos(x),
+           lambda xp, out, x: (-xp.sin(x),))
