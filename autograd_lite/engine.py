@@ -135,7 +135,7 @@ class Value:
         return other + (-self)
 
     def __rtruediv__(self, other: Number) -> Value:  # 2 / x
-        return Value(_as_float(other, "/")) / self
+        return Constant(other) / self
 
     def sqrt(self) -> Value:  # sqrt(x) = x^0.5
         return self**0.5
@@ -178,11 +178,20 @@ class Value:
         return Value(self.data, self.label)
 
 
+class Constant(Value):
+    """A plain number that took part in an expression, like the 2 in `2 * x`.
+
+    It is an ordinary leaf; only drawings treat it differently (they can hide it).
+    """
+
+    __slots__ = ()
+
+
 # --- making nodes ------------------------------------------------------------------
 
 def apply(op: Op, *inputs: Operand, param: Any = None) -> Value:
     """Run `op` forward on `inputs` (Values or numbers) and record the new node."""
-    parents = tuple([x if isinstance(x, Value) else Value(x) for x in inputs])
+    parents = tuple([x if isinstance(x, Value) else Constant(x) for x in inputs])
     args = [p.data for p in parents]
     if op.has_param:
         args.append(param)
@@ -198,7 +207,7 @@ def apply(op: Op, *inputs: Operand, param: Any = None) -> Value:
 def _binary(op: Op, x: Value, y: Operand) -> Value:
     """apply() for the two busiest ops, add and mul, which have no domain to check."""
     if not isinstance(y, Value):
-        y = Value(y)
+        y = Constant(y)
     a, b = x.data, y.data
     return _record(op, op.forward(scalar_math, a, b), (x, y), None, (a, b))
 
