@@ -196,7 +196,7 @@ def apply(op: Op, *inputs: Operand, param: Any = None) -> Value:
     if op.has_param:
         args.append(param)
     if op.valid is not None and not op.valid(*args):
-        raise ValueError(f"{_call(op, parents, param)}: {op.domain}")
+        raise op.error(f"{_call(op, parents, param)}: {op.domain}")
     try:
         data = op.forward(scalar_math, *args)
     except OverflowError:

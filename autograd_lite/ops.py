@@ -57,6 +57,7 @@ class Op:
     valid: Callable[..., Any] | None = None  # inputs -> bool (array of bools)
     domain: str = ""  # why `valid` failed, said in the error
     has_param: bool = False  # takes a plain-number parameter as last input
+    error: type[Exception] = ValueError  # what a failed `valid` raises
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
@@ -70,8 +71,9 @@ OPS: dict[str, Op] = {}
 
 
 def rule(name: str, symbol: str, forward: Callable[..., Any], local_grads: Callable[..., tuple[Any, ...]],
-         valid: Callable[..., Any] | None = None, domain: str = "", has_param: bool = False) -> Op:
-    op = Op(name, symbol, forward, local_grads, valid, domain, has_param)
+         valid: Callable[..., Any] | None = None, domain: str = "", has_param: bool = False,
+         error: type[Exception] = ValueError) -> Op:
+    op = Op(name, symbol, forward, local_grads, valid, domain, has_param, error)
     OPS[name] = op
     return op
 
@@ -116,7 +118,8 @@ EXP = rule("exp", "exp",
            lambda xp, x: xp.exp(x),
            lambda xp, out, x: (out,),
            valid=lambda x: x <= 709.782712893384,  # log of the largest float
-           domain="exp overflows a float for inputs above ~709.78")
+           domain="exp overflows a float for inputs above ~709.78",
+           error=OverflowError)
 
 # d/dx ln(x) = 1 / x
 LOG = rule("log", "log",

@@ -1,0 +1,131 @@
+"""Every op, forward and gradient, against PyTorch in float64."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from autograd_lite import Value, value_sum
+from autograd_lite.ops import OPS
+
+torch = pytest.importorskip("torch")
+
+
+def close(ours: float, theirs: float, rel: float = 1e-13) -> bool:
+    return math.isclose(ours, theirs, rel_tol=rel, abs_tol=1e-15)
+
+
+def check(f, inputs: list[float], g=None) -> None:
+    """Run f on Values and on float64 tensors (g, if torch needs other code); compare output and grads."""
+    g = g or f
+    vs = [Value(x, label=f"x{i}") for i, x in enumerate(inputs)]
+    ts = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in inputs]
+    out, tout = f(*vs), g(*ts)
+    out.backward()
+    tout.backward()
+    assert close(out.data, tout.item()), (out.data, tout.item())
+    for v, t in zip(vs, ts):
+        expected = 0.0 if t.grad is None else t.grad.item()
+        assert close(v.grad, expected), (v.label, v.grad, expected)
+
+
+UNARY = {
+    "exp": (lambda x: x.exp(), [-3.0, -0.5, 0.0, 0.7, 5.0]),
+    "log": (lambda x: x.log(), [1e-3, 0.5, 1.0, 7.25]),
+    "tanh": (lambda x: x.tanh(), [-4.0, -0.3, 0.0, 0.9, 3.0]),
+    "sigmoid": (lambda x: x.sigmoid(), [-30.0, -2.0, 0.0, 1.5, 30.0]),
+    "relu": (lambda x: x.relu(), [-2.0, -1e-9, 0.0, 1e-9, 3.0]),
+    "abs": (lambda x: abs(x), [-2.5, 0.0, 4.0]),
+    "sin": (lambda x: x.sin(), [-2.0, 0.0, 1.3]),
+    "cos": (lambda x: x.cos(), [-2.0, 0.0, 1.3]),
+    "sqrt": (lambda x: x.sqrt(), [1e-4, 0.25, 9.0]),
+    "neg": (lambda x: -x, [-1.5, 2.0]),
+}
+TORCH_UNARY = {"leaky_relu": lambda x: torch.nn.functional.leaky_relu(x, 0.1),
+               "sigmoid": torch.sigmoid, "abs": torch.abs}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_ops(name: str) -> None:
+    f, points = UNARY[name]
+    for x in points:
+        check(f, [x], TORCH_UNARY.get(name))
+
+
+def test_leaky_relu() -> None:
+    for x in (-3.0, -0.1, 0.0, 0.2, 4.0):
+        check(lambda v: v.leaky_relu(0.1), [x], TORCH_UNARY["leaky_relu"])
+
+
+BINARY = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "pow": lambda a, b: a**b,
+}
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+@pytest.mark.parametrize("a, b", [(1.5, -0.75), (0.3, 2.0), (4.0, 0.5), (2.0, 3.0)])
+def test_binary_ops(name: str, a: float, b: float) -> None:
+    check(BINARY[name], [a, b])
+
+
+@pytest.mark.parametrize("c", [2, 3, -1, -2, 0.5, 1.5, 0])
+def test_pow_by_number(c: float) -> None:
+    for x in (0.5, 1.7, 3.0):
+        check(lambda v: v**c, [x])
+    if float(c).is_integer():  # a negative base is fine with a whole-number exponent
+        check(lambda v: v**c, [-1.3])
+
+
+def test_pow_with_value_exponent_flows_into_both() -> None:
+    check(lambda a, b: a**b, [2.5, 1.3])
+    check(lambda a, b: a**b, [0.4, -2.0])
+
+
+def test_number_to_the_power_of_a_value() -> None:
+    check(lambda v: 2**v, [1.7], lambda t: 2.0**t)
+    check(lambda v: 0.5**v, [-0.3], lambda t: 0.5**t)
+
+
+def test_pow_exponent_gradient_at_zero_base_is_zero_like_torch() -> None:
+    check(lambda a, b: a**b, [0.0, 2.0])
+
+
+def test_constants_on_either_side() -> None:
+    check(lambda a: 3 + a, [2.0], lambda t: 3 + t)
+    check(lambda a: 3 - a, [2.0], lambda t: 3 - t)
+    check(lambda a: 3 * a, [2.0], lambda t: 3 * t)
+    check(lambda a: 3 / a, [2.0], lambda t: 3 / t)
+    check(lambda a: a - 3, [2.0], lambda t: t - 3)
+    check(lambda a: a / 4, [2.0], lambda t: t / 4)
+
+
+def test_reused_nodes() -> None:
+    check(lambda a: a * a, [-1.7])
+    check(lambda a: a + a, [0.3])
+    check(lambda a: a * a * a - a, [1.1])
+    check(lambda a: a / a, [2.5])
+
+
+def test_diamond() -> None:
+    def f(a, b):
+        c = a * b
+        d = c.tanh() if isinstance(c, Value) else torch.tanh(c)
+        e = c + a
+        return d * e + c
+    check(f, [0.6, -1.4])
+
+
+def test_value_sum_is_one_node_with_the_gradient_of_chained_adds() -> None:
+    xs = [0.1, -2.0, 3.5, 0.25]
+    check(lambda *v: value_sum(v) * v[0], xs, lambda *t: sum(t[1:], t[0]) * t[0])
+    assert value_sum([Value(1.0), 2.0])._op == "sum"
+
+
+def test_every_op_in_the_table_is_tested() -> None:
+    tested = {"add", "mul", "sum", "powc", "pow", "leaky_relu"} | set(UNARY)
+    assert set(OPS) <= tested, set(OPS) - tested
