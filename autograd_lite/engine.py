@@ -15,14 +15,15 @@ from __future__ import annotations
 import math
 import numbers
 from collections import deque
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Union
+from typing import Any, TypeAlias
 
 from autograd_lite import ops
 from autograd_lite.ops import Op, scalar_math
 
-Number = Union[int, float]
-Operand = Union["Value", int, float]
+Number: TypeAlias = int | float
+Operand: TypeAlias = "Value | int | float"
 
 
 class _State:

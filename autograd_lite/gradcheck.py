@@ -10,11 +10,11 @@ backpropagation computes.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence, Union
+from collections.abc import Callable, Sequence
 
 from autograd_lite.engine import Value, no_grad
 
-Input = Union[Value, float, int]
+Input = Value | float | int
 
 
 class GradcheckError(AssertionError):
@@ -62,7 +62,8 @@ def gradcheck(f: Callable[..., Value], inputs: Sequence[Input], eps: float = 1e-
     if any(bad):
         names = [x.label if isinstance(x, Value) and x.label else f"x{i}" for i, x in enumerate(inputs)]
         rows = "\n".join(
-            f"  {name:>8} = {x:<12.6g} analytic {a:<+16.10g} numeric {n:<+16.10g}{'  <-- mismatch' if b else ''}"
+            f"  {name:>8} = {x:<12.6g} analytic {a:<+16.10g} numeric {n:<+16.10g}"
+            + ("  <-- mismatch" if b else "")
             for name, x, a, n, b in zip(names, xs, analytic, numeric, bad))
         raise GradcheckError(
             f"gradcheck failed (eps={eps}, atol={atol}, rtol={rtol}): backward() disagrees with "

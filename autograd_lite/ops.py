@@ -23,8 +23,9 @@ is a plain number, not a node, and gets no gradient.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 
 class scalar_math:  # noqa: N801 - used like a module, as `xp`
