@@ -1,0 +1,274 @@
+"""Drawing a big graph with one box per neuron or per layer of an MLP (used by `viz.draw_dot`).
+
+A neuron's computation is found in the graph from its parameters, in one pass
+in topological order:
+
+* a `*` node with exactly one of the neuron's parameters as an input starts
+  (or continues) the neuron's weighted sum,
+* a `+`/`sum` node whose inputs are all parts of that sum or the neuron's
+  own parameters (the bias) continues it,
+* an activation (tanh, sigmoid, relu, leaky_relu) of the sum ends it.
+
+Each evaluation of a neuron (one per example) becomes one box; for
+collapse="layer", the evaluations of one layer's neurons that read the same
+inputs become one box. A model is anything with `.layers`, each with
+`.neurons`, each with `.parameters()` (as micrograd's and autograd_lite's MLP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from autograd_lite.engine import Constant, Value
+from autograd_lite.viz import (
+    BORDERS,
+    KIND_FILLS,
+    Drawing,
+    Options,
+    draw_op,
+    draw_value,
+    finish,
+    fmt,
+    grad_fill,
+    grad_scale,
+    kind_of,
+    legend_table,
+    new_drawing,
+    node_ids,
+    node_names,
+    table,
+    use_grad_colours,
+)
+
+ACTIVATIONS = frozenset({"tanh", "sigmoid", "relu", "leaky_relu"})
+MAX_LOOSE_INPUTS = 6  # more inputs than this into one layer are drawn as one "inputs" box
+
+
+def neuron_map(model: Any) -> dict[Value, tuple[int, int]]:
+    """parameter -> (layer index, neuron index), from a model's .layers[i].neurons[j].parameters()."""
+    layers = getattr(model, "layers", None)
+    if layers is None and hasattr(model, "neurons"):
+        layers = [model]  # a single layer
+    if layers is None:
+        raise ValueError("collapse needs to know the neurons: pass the model as params, e.g. "
+                         "draw_dot(loss, params=model, collapse='neuron'), where the model has .layers, "
+                         "each with .neurons, each with .parameters() (like an MLP)")
+    return {p: (li, ni) for li, layer in enumerate(layers)
+            for ni, neuron in enumerate(layer.neurons) for p in neuron.parameters()}
+
+
+class _Groups:
+    """Union-find over node positions; a group is named by its earliest member."""
+
+    def __init__(self, n: int) -> None:
+        self.up = list(range(n))
+
+    def find(self, i: int) -> int:
+        while self.up[i] != i:
+            self.up[i] = self.up[self.up[i]]
+            i = self.up[i]
+        return i
+
+    def union(self, i: int, j: int) -> None:
+        a, b = self.find(i), self.find(j)
+        if a != b:
+            self.up[max(a, b)] = min(a, b)
+
+
+@dataclass
+class Box:
+    """One drawn box standing for many nodes."""
+
+    id: str
+    what: str  # "neuron", "layer" or "inputs"
+    layer: int = 0
+    neurons: set[int] = field(default_factory=set)
+    members: list[Value] = field(default_factory=list)
+    params: set[Value] = field(default_factory=set)
+
+
+@dataclass
+class Plan:
+    """Where every node goes: into a box, drawn on its own, or hidden."""
+
+    box_of: dict[Value, Box]
+    boxes: list[Box]
+    loose: list[Value]  # nodes drawn on their own
+    hidden: set[Value]
+
+    def size(self) -> int:
+        return len(self.boxes) + sum(1 + bool(n._prev) for n in self.loose)
+
+
+def plan(order: Sequence[Value], model: Any, mode: str, hide_constants: bool) -> Plan:
+    if mode not in ("neuron", "layer"):
+        raise ValueError(f"collapse={mode!r}: use 'neuron' or 'layer'")
+    owner = neuron_map(model)
+    index = {node: i for i, node in enumerate(order)}
+    neuron_groups, layer_groups = _Groups(len(order)), _Groups(len(order))
+    neuron_of: dict[Value, tuple[int, int]] = {}
+    ended: set[Value] = set()  # activations: the sum is over
+    readers: dict[tuple[int, Value], int] = {}  # (layer, input node) -> first mul reading it
+    for i, node in enumerate(order):
+        rule = node._rule.name if node._rule is not None else ""
+        if rule == "mul":
+            weights = [p for p in node._prev if p in owner]
+            if len(weights) == 1:
+                neuron_of[node] = owner[weights[0]]
+                for x in node._prev:
+                    if x is not weights[0]:  # neurons of a layer that read the same input: one layer box
+                        key = (owner[weights[0]][0], x)
+                        layer_groups.union(readers.setdefault(key, i), i)
+        elif rule in ("add", "sum"):
+            owners, inside = set(), []
+            for p in node._prev:
+                if p in owner:
+                    owners.add(owner[p])
+                elif p in neuron_of and p not in ended:
+                    owners.add(neuron_of[p])
+                    inside.append(p)
+                else:
+                    break
+            else:
+                if inside and len(owners) == 1:
+                    neuron_of[node] = owners.pop()
+                    for p in inside:
+                        neuron_groups.union(index[p], i)
+        elif rule in ACTIVATIONS and node._prev[0] in neuron_of and node._prev[0] not in ended:
+            neuron_of[node] = neuron_of[node._prev[0]]
+            ended.add(node)
+            neuron_groups.union(index[node._prev[0]], i)
+    for node in neuron_of:  # a layer box holds whole neuron evaluations
+        layer_groups.union(index[node], neuron_groups.find(index[node]))
+    groups = neuron_groups if mode == "neuron" else layer_groups
+
+    box_of: dict[Value, Box] = {}
+    boxes: dict[int, Box] = {}
+    for node, (layer, neuron) in neuron_of.items():
+        root = groups.find(index[node])
+        box = boxes.get(root) or boxes.setdefault(root, Box(f"g{root}", mode, layer))
+        box.members.append(node)
+        box.neurons.add(neuron)
+        box_of[node] = box
+    children: dict[Value, list[Value]] = {}
+    for node in order:
+        for p in node._prev:
+            children.setdefault(p, []).append(node)
+    hidden: set[Value] = set()
+    for p in owner:  # a parameter used only inside boxes is part of them
+        kids = children.get(p, [])
+        if p in index and kids and all(k in box_of for k in kids):
+            hidden.add(p)
+            for k in kids:
+                box_of[k].params.add(p)
+    if hide_constants:
+        hidden.update(n for n in order if isinstance(n, Constant))
+    _box_inputs(order, children, box_of, boxes, hidden, layer_groups, index)
+    loose = [n for n in order if n not in box_of and n not in hidden]
+    ordered = sorted(boxes.values(), key=lambda b: int(b.id[1:]))
+    return Plan(box_of, ordered, loose, hidden)
+
+
+def _box_inputs(order: Sequence[Value], children: dict[Value, list[Value]], box_of: dict[Value, Box],
+                boxes: dict[int, Box], hidden: set[Value], layer_groups: _Groups,
+                index: dict[Value, int]) -> None:
+    """Many data inputs read by one layer (64 pixels) become one 'inputs' box."""
+    feeding: dict[int, list[Value]] = {}
+    for node in order:
+        kids = children.get(node, [])
+        if node._prev or node in hidden or not kids or not all(k in box_of for k in kids):
+            continue
+        layers = {layer_groups.find(index[k]) for k in kids}
+        if len(layers) == 1:
+            feeding.setdefault(layers.pop(), []).append(node)
+    for group, leaves in feeding.items():
+        if len(leaves) > MAX_LOOSE_INPUTS:
+            box = Box(f"i{group}", "inputs", members=leaves)
+            boxes[-1 - group] = box
+            for leaf in leaves:
+                box_of[leaf] = box
+
+
+def collapse_sizes(order: Sequence[Value], model: Any, hide_constants: bool) -> dict[str, int]:
+    """How many nodes the drawing would have, collapsed per neuron and per layer."""
+    return {mode: plan(order, model, mode, hide_constants).size() for mode in ("neuron", "layer")}
+
+
+def _span(values: list[float], digits: int) -> str:
+    low, high = min(values), max(values)
+    return fmt(low, digits) if low == high else f"{fmt(low, digits)} … {fmt(high, digits)}"
+
+
+def _box_label(box: Box, opts: Options, fill: str) -> str:
+    outputs = [m for m in box.members if m._rule is None or m._rule.name in ACTIVATIONS
+               or not any(m in other._prev for other in box.members)]
+    if box.what == "inputs":
+        rows = [f"<B>inputs</B> <I>({len(box.members)} values)</I>",
+                f"data {_span([m.data for m in box.members], opts.digits)}",
+                f"grad {_span([m.grad for m in box.members], opts.digits)}"]
+        return table(rows, fill=fill, border=BORDERS["input"])
+    act = next((m._rule.symbol for m in outputs if m._rule is not None and m._rule.name in ACTIVATIONS), "")
+    formula = f"{act}(w·x + b)" if act else "w·x + b"
+    if box.what == "neuron":
+        (neuron,) = box.neurons
+        rows = [f"<B>layer {box.layer + 1} · neuron {neuron + 1}</B>",
+                f'<FONT POINT-SIZE="9">{formula}</FONT>',
+                f"data {fmt(outputs[-1].data, opts.digits)}", f"grad {fmt(outputs[-1].grad, opts.digits)}"]
+    else:
+        rows = [f"<B>layer {box.layer + 1}</B>",
+                f'<FONT POINT-SIZE="9">{len(box.neurons)} neurons: {formula}</FONT>',
+                f"data {_span([m.data for m in outputs], opts.digits)}",
+                f"grad {_span([m.grad for m in outputs], opts.digits)}"]
+    if box.params:
+        biggest = max(abs(p.grad) for p in box.params)
+        rows.append(f'<FONT POINT-SIZE="9">{len(box.params)} params, max |grad| {fmt(biggest, opts.digits)}'
+                    "</FONT>")
+    return table(rows, fill=fill, border=("#2166ac", 2, "ROUNDED"))
+
+
+def draw_collapsed(root: Value, order: list[Value], opts: Options, model: Any, mode: str,
+                   max_nodes: int) -> Drawing:
+    """The drawing with boxes for neurons (or layers) and their parameters folded in."""
+    if not hasattr(model, "parameters"):
+        neuron_map(model)  # raises the explanation
+    laid = plan(order, model, mode, opts.hide_constants)
+    if laid.size() > max_nodes:
+        raise ValueError(f"draw_dot: collapsed per {mode}, the graph still has {laid.size()} nodes "
+                         f"(max_nodes={max_nodes}). Draw the loss of fewer examples, use "
+                         "collapse='layer', or raise max_nodes.")
+    ids, names = node_ids(order), node_names(order, opts.digits)
+    by_grad = use_grad_colours(opts, order, None)
+    scale = grad_scale(laid.loose, root)
+    dot = new_drawing(opts)
+
+    def source(parent: Value) -> str | None:
+        if parent in laid.hidden:
+            return None
+        box = laid.box_of.get(parent)
+        return box.id if box is not None else ids[parent]
+
+    for box in laid.boxes:
+        last = box.members[-1]
+        fill = grad_fill(last.grad, scale) if by_grad and box.what == "neuron" else KIND_FILLS[""]
+        dot.node(box.id, _box_label(box, opts, fill), shape="plain")
+    for node in laid.loose:
+        kind = kind_of(node, root, opts.params)
+        fill = grad_fill(node.grad, scale if node is not root else abs(node.grad)) if by_grad else (
+            KIND_FILLS[kind] if opts.color != "none" else "#ffffff")
+        draw_value(dot, ids[node], node, kind, names[node], node.grad, fill, opts.digits)
+        if node._prev:
+            draw_op(dot, node, ids[node] + "op", source, opts)
+            dot.edge(ids[node] + "op", ids[node])
+    drawn: set[tuple[str, str]] = set()
+    for box in laid.boxes:  # edges into boxes, each once
+        for member in box.members:
+            for parent in member._prev:
+                start = source(parent)
+                if start is not None and start != box.id and (start, box.id) not in drawn:
+                    drawn.add((start, box.id))
+                    dot.edge(start, box.id)
+    parts = [legend_table(by_grad, scale, names[root], bool(opts.params), opts.show_local)] * opts.legend
+    finish(dot, f"one box per {mode} (collapse={mode!r}); the parameters are inside the boxes", parts)
+    return dot
