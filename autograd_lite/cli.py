@@ -1,0 +1,270 @@
+"""The command line: `autograd-lite train moons` (also `python -m autograd_lite train moons`).
+
+Trains an MLP on one of the datasets with a progress bar, prints the final train
+and test accuracy, and writes to --out: the model (model.json), the loss and
+accuracy curves (loss.png, history.json), the decision boundary (2-D data) and
+the computation graph of one example's loss (graph.svg, when drawing is available).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, NoReturn
+
+from autograd_lite import data as datasets
+from autograd_lite.engine import Value
+from autograd_lite.losses import LOSSES
+from autograd_lite.nn import ACTIVATIONS, MLP
+from autograd_lite.optim import OPTIMIZERS, LinearLR
+from autograd_lite.train import DivergenceError, History, evaluate, fit, plot_decision_boundary, plot_history
+
+DATASETS = ("moons", "circles", "spirals", "xor", "digits")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Default settings for one dataset (every one can be changed on the command line)."""
+
+    hidden: tuple[int, ...] = (16, 16)
+    activation: str = "relu"
+    loss: str = "hinge"
+    optimizer: str = "sgd"
+    lr: float = 0.5
+    epochs: int = 50
+    batch_size: int | None = 16
+    samples: int | None = 200  # None: the dataset has a fixed size
+    init: str = "uniform"
+    weight_decay: float = 1e-4
+
+
+# Chosen to reach ~100% training accuracy on 2 cores in well under a minute (digits: a few minutes).
+RECIPES = {
+    "moons": Recipe(),  # micrograd's demo network and loss, with mini-batches
+    "circles": Recipe(),
+    "spirals": Recipe(activation="tanh", optimizer="adam", lr=0.02, epochs=150, weight_decay=0.0),
+    "xor": Recipe(hidden=(2,), activation="sigmoid", loss="binary_cross_entropy", lr=1.0, epochs=1000,
+                  batch_size=None, samples=None, weight_decay=0.0),  # seed 002's 2-2-1 sigmoid network
+    "digits": Recipe(loss="cross_entropy", optimizer="adam", lr=0.01, epochs=10, batch_size=32, samples=None,
+                     init="fan_in", weight_decay=0.0),  # seed 004's 16-16-10 network, on 8x8 images
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit code 2, no usage dump
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="autograd-lite", description="Train tiny neural networks with autograd_lite.")
+    from autograd_lite import __version__
+
+    parser.add_argument("--version", action="version", version=f"autograd-lite {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    train = commands.add_parser(
+        "train", help="train an MLP on a dataset", description=(
+            "Train an MLP on a dataset and write the model, curves and pictures to --out. Defaults depend "
+            "on the dataset: " + "; ".join(f"{name}: {_describe_recipe(r)}" for name, r in RECIPES.items())))
+    train.add_argument("dataset", choices=DATASETS, help="what to learn")
+    train.add_argument("--hidden", type=_sizes, help="hidden layer sizes, e.g. 16,16 (none: no hidden layer)")
+    train.add_argument("--activation", choices=[a for a in ACTIVATIONS if a != "linear"],
+                       help="activation of the hidden layers")
+    train.add_argument("--loss", choices=list(LOSSES), help="loss function")
+    train.add_argument("--optimizer", choices=list(OPTIMIZERS), help="sgd (linear lr decay), adam, adamw")
+    train.add_argument("--lr", type=_positive(float), help="learning rate")
+    train.add_argument("--epochs", type=_positive(int), help="passes over the training data")
+    train.add_argument("--batch-size", type=_positive(int), help="examples per update (default per dataset)")
+    train.add_argument("--samples", type=_positive(int), help="points to generate (moons, circles, spirals)")
+    train.add_argument("--test-fraction", type=_fraction, default=0.2, help="share held out for tests (0.2)")
+    train.add_argument("--seed", type=int, default=0, help="seed for data, weights and batches (0)")
+    train.add_argument("--out", type=Path, help="output directory (default: autograd-lite-DATASET)")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version, or a bad argument (already reported in one line)
+        return int(e.code or 0)
+    try:
+        return train_command(args)
+    except _UsageError as e:
+        print(f"autograd-lite train: error: {e} (see autograd-lite train --help)", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("autograd-lite: interrupted", file=sys.stderr)
+        return 130
+    except (ImportError, OSError, DivergenceError, ValueError) as e:
+        print(f"autograd-lite: error: {e}", file=sys.stderr)
+        return 1
+
+
+class _UsageError(Exception):
+    """Arguments that parse but do not fit together (exit code 2, like argparse's errors)."""
+
+
+def train_command(args: argparse.Namespace) -> int:
+    name = args.dataset
+    recipe = _recipe(args)
+    data = _load(name, recipe, args.seed)
+    if recipe.loss != "cross_entropy" and data.num_classes > 2:
+        raise _UsageError(f"{name} has {data.num_classes} classes; --loss {recipe.loss} is for two: "
+                          "use --loss cross_entropy")
+    if name == "xor":  # 4 points: train on all of them, and "test" on them too
+        train, test = data, data
+    else:
+        train, test = datasets.train_test_split(data, args.test_fraction, seed=args.seed)
+    outputs = data.num_classes if recipe.loss == "cross_entropy" else 1
+    last = "sigmoid" if recipe.loss == "binary_cross_entropy" else "linear"
+    model = MLP(data.num_features, [*recipe.hidden, outputs], recipe.activation, last, init=recipe.init,
+                seed=args.seed)
+    make_optimizer = OPTIMIZERS[recipe.optimizer]
+    optimizer = make_optimizer(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    # SGD: micrograd's linear decay of the learning rate, to a tenth over the run
+    scheduler = LinearLR(optimizer, 1.0, 0.1, recipe.epochs) if recipe.optimizer == "sgd" else None
+    split = "all 4 used for training" if name == "xor" else f"{len(train)} train / {len(test)} test"
+    print(f"{name}: {len(data)} examples ({split})")
+    print(f"model: MLP({' -> '.join(map(str, model.sizes))}), {recipe.activation}, {len(model)} parameters; "
+          f"{recipe.loss} loss; {_describe_optimizer(recipe)}; {recipe.epochs} epochs, "
+          f"{'full batch' if recipe.batch_size is None else f'batches of {recipe.batch_size}'}")
+
+    history = fit(model, train, loss=recipe.loss, optimizer=optimizer, scheduler=scheduler,
+                  epochs=recipe.epochs, batch_size=recipe.batch_size, seed=args.seed,
+                  progress=not args.no_progress, validation=None if name == "xor" else test)
+    if history.interrupted:
+        print(f"interrupted after {history.epochs} epochs; writing what there is")
+    results = [("train", train)] if name == "xor" else [("train", train), ("test", test)]
+    summary = []
+    for part, subset in results:
+        _, acc = evaluate(model, subset, loss=recipe.loss)
+        right = round((acc or 0.0) * len(subset))
+        summary.append(f"{part} accuracy {acc:.1%} ({right}/{len(subset)})")
+    print(" | ".join(summary))
+    out = args.out if args.out is not None else Path(f"autograd-lite-{name}")
+    written = _write_outputs(out, model, history, train, recipe.loss)
+    print(f"wrote {', '.join(str(p) for p in written)}")
+    return 0
+
+
+def _write_outputs(out: Path, model: MLP, history: History, train: datasets.Dataset, loss: str) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "model.json", out / "history.json", out / "loss.png"]
+    model.save(written[0])
+    written[1].write_text(json.dumps({k: v for k, v in vars(history).items()}, indent=1) + "\n")
+    plot_history(history).savefig(written[2], dpi=120)
+    if train.num_features == 2:
+        title = f"{train.name.split(' ')[0]}: decision boundary after {history.epochs} epochs"
+        plot_decision_boundary(model, train, title=title).savefig(out / "decision_boundary.png", dpi=120)
+        written.append(out / "decision_boundary.png")
+    graph = _draw_one_example(out / "graph.svg", model, train, loss)
+    if graph is not None:
+        written.append(graph)
+    return written
+
+
+def _draw_one_example(path: Path, model: MLP, train: datasets.Dataset, loss: str) -> Path | None:
+    """The graph of the first training example's loss, with its gradients (needs autograd_lite.viz)."""
+    try:
+        from autograd_lite import viz
+
+        x, target = train[0]
+        inputs = [Value(v, label=f"x{i + 1}") for i, v in enumerate(x)]
+        example_loss = LOSSES[loss](model(inputs), target)
+        example_loss.label = "loss"
+        model.zero_grad()
+        example_loss.backward()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "drawn collapsed" is expected for big graphs
+            drawing = viz.draw_dot(example_loss, params=model)
+        if hasattr(viz, "save"):
+            viz.save(drawing, path)
+        else:
+            path.write_bytes(drawing.pipe(format="svg"))
+        model.zero_grad()
+        return path
+    except Exception as e:  # drawing is a bonus: never lose the training run over it
+        reason = str(e).split("\n")[0][:200] or type(e).__name__
+        print(f"note: skipped {path.name} (drawing the graph failed: {reason})")
+        return None
+
+
+# --- arguments ------------------------------------------------------------------------------
+
+def _recipe(args: argparse.Namespace) -> Recipe:
+    recipe = RECIPES[args.dataset]
+    if args.samples is not None and recipe.samples is None:
+        raise _UsageError(f"--samples does not apply to {args.dataset}, which has a fixed number of examples")
+    changes = {k: getattr(args, k) for k in ("hidden", "activation", "loss", "optimizer", "lr", "epochs",
+                                             "batch_size", "samples") if getattr(args, k) is not None}
+    if args.optimizer is not None and args.lr is None and args.optimizer != recipe.optimizer:
+        changes["lr"] = 0.5 if args.optimizer == "sgd" else 0.01
+    return replace(recipe, **changes)
+
+
+def _load(name: str, recipe: Recipe, seed: int) -> datasets.Dataset:
+    if name == "xor":
+        return datasets.xor()
+    if name == "digits":
+        return datasets.digits()
+    if recipe.samples is None or recipe.samples < 10:
+        raise _UsageError(f"--samples {recipe.samples}: {name} needs at least 10 points")
+    return getattr(datasets, name)(recipe.samples, seed=seed)  # type: ignore[no-any-return]
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    if text.strip().lower() in ("", "none", "0"):
+        return ()
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of layer sizes such as 16,16") from None
+    if any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"{text!r}: layer sizes must be >= 1")
+    return sizes
+
+
+def _positive(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1")
+    return value
+
+
+def _describe_optimizer(r: Recipe) -> str:
+    if r.optimizer == "sgd":
+        return f"SGD lr {r.lr:g} decaying linearly to {r.lr / 10:g}"
+    return f"{r.optimizer.capitalize().replace('w', 'W')} lr {r.lr:g}"
+
+
+def _describe_recipe(r: Recipe) -> str:
+    hidden = ",".join(map(str, r.hidden)) or "none"
+    return f"--hidden {hidden} --activation {r.activation} --loss {r.loss} --optimizer {r.optimizer} " \
+           f"--lr {r.lr:g} --epochs {r.epochs}" + (f" --batch-size {r.batch_size}" if r.batch_size else "")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

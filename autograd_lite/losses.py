@@ -1,0 +1,211 @@
+"""Loss functions: how wrong a prediction is, as a Value you can call backward() on.
+
+Every loss is written with engine ops only (+, *, log, exp, relu, abs, ...), so its
+gradient comes from the derivative rules in ops.py and is never written here.
+
+Each loss takes ONE example: the model's output (a Value, or a list of Values for
+a model with several outputs) and the target (plain numbers). Element-wise losses
+(mse, binary_cross_entropy, bce_with_logits, hinge) average over the outputs, as
+PyTorch's default reduction='mean' does; `train.batch_loss` averages over a batch.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from autograd_lite.engine import Value, describe, value_sum
+
+Output = Value | Sequence[Value]
+Target = float | Sequence[float]
+Loss = Callable[[Any, Any], Value]
+
+#: binary_cross_entropy never takes the log of anything smaller than this.
+EPS = 1e-12
+
+
+def mse(prediction: Output, target: Target) -> Value:
+    """Mean squared error: the mean over outputs of (prediction - target)^2."""
+    pairs = _pairs(prediction, target, "mse")
+    return _mean([(p - t) ** 2 for p, t in pairs])
+
+
+def binary_cross_entropy(probability: Output, target: Target, eps: float = EPS) -> Value:
+    """-[t * log(p) + (1 - t) * log(1 - p)] for a probability p in [0, 1] and a target t in [0, 1].
+
+    Safe at p = 0 and p = 1: the log's argument is kept at least `eps`. Below `eps`
+    it is shifted up by a constant, so the slope is still 1 and the gradient still
+    says which way to go -- at p = 0 with t = 1 it is -1/eps = -1e12, as PyTorch's
+    BCELoss gradient (p - t) / max(p(1 - p), 1e-12). (PyTorch caps the loss at 100;
+    here it is -log(eps) = 27.6.) For raw scores (logits) use `bce_with_logits`.
+    """
+    terms = []
+    for p, t in _pairs(probability, target, "binary_cross_entropy"):
+        _check_target(t, "binary_cross_entropy")
+        if not 0.0 <= p.data <= 1.0:
+            raise ValueError(f"binary_cross_entropy: the prediction {describe(p)} is not a probability in "
+                             "[0, 1]; apply .sigmoid() to the output, or use bce_with_logits on raw scores")
+        if t == 1:  # only the first term is left: -log(p)
+            terms.append(-_log_at_least(p, eps))
+        elif t == 0:  # only the second: -log(1 - p)
+            terms.append(-_log_at_least(1 - p, eps))
+        else:
+            terms.append(-(t * _log_at_least(p, eps) + (1 - t) * _log_at_least(1 - p, eps)))
+    return _mean(terms)
+
+
+def bce_with_logits(logit: Output, target: Target) -> Value:
+    """binary_cross_entropy(sigmoid(z), t), computed from the raw score z without overflow.
+
+    -[t log s(z) + (1-t) log(1 - s(z))] = softplus(z) - t*z, with
+    softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^-|z|)   (e^-|z| <= 1: no overflow)
+    and max(z, 0) written as (z + |z|) / 2, whose slope at z = 0 is 1/2, as softplus's.
+    """
+    terms = []
+    for z, t in _pairs(logit, target, "bce_with_logits"):
+        _check_target(t, "bce_with_logits")
+        magnitude = abs(z)
+        softplus = (z + magnitude) * 0.5 + (1 + (-magnitude).exp()).log()
+        terms.append(softplus - t * z if t != 0 else softplus)
+    return _mean(terms)
+
+
+def hinge(score: Output, target: Target) -> Value:
+    """max(0, 1 - y * score), the max-margin loss of micrograd's demo, for labels y = +1 / -1.
+
+    A label 0 counts as the negative class (-1), so 0/1 labels work too. The loss is 0
+    once the score is on the right side with a margin of at least 1.
+    """
+    terms = []
+    for s, y in _pairs(score, target, "hinge"):
+        if y not in (-1, 0, 1):
+            raise ValueError(f"hinge: labels must be +1 or -1 (or 0 for the negative class), got {y!r}")
+        sign = 1.0 if y == 1 else -1.0
+        terms.append((1 + (-sign) * s).relu())
+    return _mean(terms)
+
+
+def softmax(logits: Sequence[Value]) -> list[Value]:
+    """e^z_i / sum_j e^z_j: turns scores into probabilities that add up to 1."""
+    shifted = _shifted(logits, "softmax")
+    exps = [z.exp() for z in shifted]
+    inverse = value_sum(exps) ** -1
+    return [e * inverse for e in exps]
+
+
+def log_softmax(logits: Sequence[Value]) -> list[Value]:
+    """z_i - log(sum_j e^z_j), the log of softmax, computed stably (see cross_entropy)."""
+    shifted = _shifted(logits, "log_softmax")
+    log_total = value_sum([z.exp() for z in shifted]).log()
+    return [z - log_total for z in shifted]
+
+
+def cross_entropy(logits: Sequence[Value], target: int) -> Value:
+    """-log(softmax(logits)[target]) = log(sum_j e^z_j) - z_target, as torch's F.cross_entropy.
+
+    Stable: the largest logit m is subtracted first (a constant, so gradients do not
+    change), so every e^(z - m) is at most 1 and never overflows.
+    """
+    if isinstance(logits, Value) or not isinstance(logits, Sequence) or len(logits) < 2:
+        raise ValueError("cross_entropy needs one logit per class (a list of at least 2 Values); for two "
+                         "classes with one output, use bce_with_logits, or give the last layer 2 outputs")
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral) or not 0 <= target < len(logits):
+        raise ValueError(f"cross_entropy: the target must be a class index 0..{len(logits) - 1}, "
+                         f"got {target!r}")
+    shifted = _shifted(logits, "cross_entropy")
+    log_total = value_sum([z.exp() for z in shifted]).log()
+    return log_total - shifted[int(target)]
+
+
+#: Losses by name (the command line's --loss).
+LOSSES: dict[str, Loss] = {
+    "mse": mse,
+    "binary_cross_entropy": binary_cross_entropy,
+    "bce_with_logits": bce_with_logits,
+    "hinge": hinge,
+    "cross_entropy": cross_entropy,
+}
+
+
+# --- is a prediction right? (for accuracy; works on plain numbers) ------------------------
+
+def _binary(threshold: float) -> Callable[[Any, Any], bool]:
+    def correct(output: Any, target: Any) -> bool:  # the positive class: target 1 (not 0 or -1)
+        return all((o > threshold) == (t > 0.5) for o, t in zip(_listed(output), _listed(target)))
+    return correct
+
+
+def _close_to_target(output: Any, target: Any) -> bool:
+    return all(abs(o - t) < 0.5 for o, t in zip(_listed(output), _listed(target)))
+
+
+def _argmax_is_target(output: Any, target: Any) -> bool:
+    outputs = _listed(output)
+    return max(range(len(outputs)), key=outputs.__getitem__) == target
+
+
+#: For each loss, whether an output (numbers) counts as a correct prediction of the target:
+#: a score above 0 (hinge, bce_with_logits) or a probability above 0.5 means the positive
+#: class; mse counts outputs within 0.5 of the target; cross_entropy takes the largest logit.
+CORRECT: dict[Callable[..., Value], Callable[[Any, Any], bool]] = {
+    hinge: _binary(0.0),
+    bce_with_logits: _binary(0.0),
+    binary_cross_entropy: _binary(0.5),
+    mse: _close_to_target,
+    cross_entropy: _argmax_is_target,
+}
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+def _pairs(output: Any, target: Any, loss: str) -> list[tuple[Value, float]]:
+    outputs = list(output) if isinstance(output, Sequence) else [output]
+    targets = list(target) if isinstance(target, Sequence) else [target]
+    if len(outputs) != len(targets):
+        raise ValueError(f"{loss}: {len(outputs)} outputs but {len(targets)} targets; "
+                         "give one target per output")
+    if not outputs:
+        raise ValueError(f"{loss}: no outputs")
+    values = [o if isinstance(o, Value) else Value(o) for o in outputs]
+    return [(o, _number(t, loss)) for o, t in zip(values, targets)]
+
+
+def _number(t: Any, loss: str) -> float:
+    if isinstance(t, Value):
+        t = t.data  # a target is data, not something to differentiate
+    if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t):
+        raise ValueError(f"{loss}: the target must be a finite number, got {t!r}")
+    return float(t)
+
+
+def _check_target(t: float, loss: str) -> None:
+    if not 0.0 <= t <= 1.0:
+        hint = " (for -1/+1 labels use hinge, or map them to 0/1)" if t == -1 else ""
+        raise ValueError(f"{loss}: the target must be in [0, 1], got {t!r}{hint}")
+
+
+def _log_at_least(x: Value, eps: float) -> Value:
+    """log(x), with x shifted up to eps when smaller (see binary_cross_entropy)."""
+    return (x + (eps - x.data) if x.data < eps else x).log()
+
+
+def _shifted(logits: Sequence[Value], where: str) -> list[Value]:
+    """z - max(z), for the log-sum-exp trick; the max is a constant (its .data)."""
+    if not logits:
+        raise ValueError(f"{where}: no logits")
+    zs = [z if isinstance(z, Value) else Value(z) for z in logits]
+    m = max(z.data for z in zs)
+    if not math.isfinite(m):
+        raise ValueError(f"{where}: the largest logit is {m}; the model's output is not finite")
+    return [z - m for z in zs]
+
+
+def _mean(terms: list[Value]) -> Value:
+    return terms[0] if len(terms) == 1 else value_sum(terms) / len(terms)
+
+
+def _listed(x: Any) -> list[float]:
+    items = list(x) if isinstance(x, Sequence) else [x]
+    return [i.data if isinstance(i, Value) else float(i) for i in items]

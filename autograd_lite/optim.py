@@ -1,0 +1,212 @@
+"""Optimizers: turn gradients into parameter updates (the names and maths of torch.optim).
+
+After `loss.backward()` every parameter p has p.grad = dLoss/dp. Gradient descent
+moves p a small step against it:  p <- p - lr * p.grad. Momentum and Adam change
+the step using what earlier steps saw. The usual loop:
+
+    for xs, ys in batches(X, y, 32):
+        opt.zero_grad()
+        loss = batch_loss(model, xs, ys, hinge)[0]
+        loss.backward()
+        opt.step()
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from autograd_lite.engine import Value, describe
+
+
+class Optimizer:
+    """Holds the parameters and the learning rate `lr` (change it any time, or with a scheduler)."""
+
+    def __init__(self, params: Iterable[Value], lr: float) -> None:
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: got no parameters; pass model.parameters()")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Value):
+                raise TypeError(f"{type(self).__name__}: parameter {i} is a {type(p).__name__}, not a Value")
+        if len(set(map(id, self.params))) != len(self.params):
+            raise ValueError(f"{type(self).__name__}: a parameter appears twice; it would be updated twice")
+        self.lr = _hyper(lr, "lr", type(self).__name__)
+        self.steps = 0  # how many times step() has run
+
+    def zero_grad(self) -> None:
+        """Set every parameter's grad to 0 (leaves accumulate gradients across backward calls)."""
+        for p in self.params:
+            p.grad = 0.0
+
+    def step(self) -> None:
+        """Update every parameter from its .grad (none is changed if any grad is nan or inf)."""
+        for i, p in enumerate(self.params):
+            if not math.isfinite(p.grad):
+                raise FloatingPointError(f"{type(self).__name__}.step: parameter {i} {describe(p)} has grad "
+                                         f"{p.grad}; the loss or the model overflowed (try a smaller lr)")
+        for i, p in enumerate(self.params):
+            p.data -= self.update(i, p.grad, p.data)
+        self.steps += 1
+
+    def update(self, i: int, grad: float, data: float) -> float:
+        """How much to subtract from parameter i; subclasses keep their per-parameter state by i."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        hypers = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if isinstance(v, (int, float, tuple))
+                           and k != "steps")
+        return f"{type(self).__name__}({len(self.params)} parameters, {hypers})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with momentum and weight decay (as torch.optim.SGD).
+
+    g = grad + weight_decay * p            (weight decay: the gradient of (wd/2) * p^2)
+    v = momentum * v + (1 - dampening) * g (v = g on the first step)
+    p = p - lr * v                         (nesterov: p - lr * (g + momentum * v))
+    """
+
+    def __init__(self, params: Iterable[Value], lr: float = 0.01, momentum: float = 0.0,
+                 weight_decay: float = 0.0, dampening: float = 0.0, nesterov: bool = False) -> None:
+        super().__init__(params, lr)
+        name = "SGD"
+        self.momentum = _hyper(momentum, "momentum", name)
+        self.weight_decay = _hyper(weight_decay, "weight_decay", name)
+        self.dampening = _hyper(dampening, "dampening", name)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: nesterov needs momentum > 0 and dampening 0")
+        self.nesterov = nesterov
+        self.velocity = [0.0] * len(self.params)
+
+    def update(self, i: int, grad: float, data: float) -> float:
+        g = grad + self.weight_decay * data if self.weight_decay else grad
+        if self.momentum:
+            v = g if self.steps == 0 else self.momentum * self.velocity[i] + (1 - self.dampening) * g
+            self.velocity[i] = v
+            g = g + self.momentum * v if self.nesterov else v
+        return self.lr * g
+
+
+class Adam(Optimizer):
+    """Adam: a step from running averages of the gradient and of its square (as torch.optim.Adam).
+
+    m = b1 * m + (1 - b1) * g            v = b2 * v + (1 - b2) * g^2
+    m_hat = m / (1 - b1^t)               v_hat = v / (1 - b2^t)     (undo the start at 0)
+    p = p - lr * m_hat / (sqrt(v_hat) + eps)
+    weight_decay adds wd * p to g (L2, as torch's Adam); AdamW decays p itself instead.
+    """
+
+    def __init__(self, params: Iterable[Value], lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr)
+        name = type(self).__name__
+        b1, b2 = betas
+        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+            raise ValueError(f"{name}: betas must be in [0, 1), got {betas!r}")
+        self.betas = (float(b1), float(b2))
+        self.eps = _hyper(eps, "eps", name)
+        self.weight_decay = _hyper(weight_decay, "weight_decay", name)
+        self.m = [0.0] * len(self.params)
+        self.v = [0.0] * len(self.params)
+
+    def update(self, i: int, grad: float, data: float) -> float:
+        g = grad + self.weight_decay * data if self.weight_decay else grad
+        return self.adam_step(i, g)
+
+    def adam_step(self, i: int, g: float) -> float:
+        b1, b2 = self.betas
+        t = self.steps + 1
+        self.m[i] = b1 * self.m[i] + (1 - b1) * g
+        self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
+        m_hat = self.m[i] / (1 - b1**t)
+        v_hat = self.v[i] / (1 - b2**t)
+        return self.lr * m_hat / (math.sqrt(v_hat) + self.eps)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (as torch.optim.AdamW): p = p * (1 - lr * wd), then Adam's step."""
+
+    def __init__(self, params: Iterable[Value], lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.01) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+    def update(self, i: int, grad: float, data: float) -> float:
+        decay = self.lr * self.weight_decay * data  # shrinks the weight itself, not through the gradient
+        return decay + self.adam_step(i, grad)
+
+
+# --- learning-rate schedules (call .step() once per epoch, as torch.optim.lr_scheduler) -----
+
+class LRScheduler:
+    """Sets `optimizer.lr` from the number of scheduler steps so far: lr = base_lr * factor(t)."""
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.last_epoch = 0
+        optimizer.lr = self.base_lr * self.factor(0)
+
+    def factor(self, t: int) -> float:
+        raise NotImplementedError
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        self.optimizer.lr = self.base_lr * self.factor(self.last_epoch)
+
+    def get_last_lr(self) -> float:
+        return self.optimizer.lr
+
+
+class LinearLR(LRScheduler):
+    """Linear decay from base_lr * start_factor to base_lr * end_factor over total_iters steps, then flat.
+
+    micrograd's demo, lr = 1.0 - 0.9 * k / 100, is LinearLR(SGD(params, lr=1.0), 1.0, 0.1, 100).
+    """
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0, end_factor: float = 0.1,
+                 total_iters: int = 100) -> None:
+        if total_iters < 1:
+            raise ValueError(f"LinearLR: total_iters must be >= 1, got {total_iters!r}")
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        super().__init__(optimizer)
+
+    def factor(self, t: int) -> float:
+        progress = min(t, self.total_iters) / self.total_iters  # 0 -> 1, then stays at 1
+        return self.start_factor + (self.end_factor - self.start_factor) * progress
+
+
+class StepLR(LRScheduler):
+    """Multiply the learning rate by gamma every step_size steps."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        if step_size < 1:
+            raise ValueError(f"StepLR: step_size must be >= 1, got {step_size!r}")
+        self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer)
+
+    def factor(self, t: int) -> float:
+        return self.gamma ** (t // self.step_size)
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply the learning rate by gamma every step."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float) -> None:
+        self.gamma = gamma
+        super().__init__(optimizer)
+
+    def factor(self, t: int) -> float:
+        return self.gamma**t
+
+
+#: Optimizers by name (the command line's --optimizer).
+OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+
+
+def _hyper(x: Any, name: str, where: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x) or x < 0:
+        raise ValueError(f"{where}: {name} must be a finite number >= 0, got {x!r}")
+    return float(x)

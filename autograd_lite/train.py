@@ -1,0 +1,362 @@
+"""Training: the loop of forward, loss, backward, step -- and pictures of how it went.
+
+Writing the loop yourself stays easy (see optim.py); `fit` is a convenience that
+adds mini-batches, a progress bar and a history:
+
+    model = MLP(2, [16, 16, 1], seed=0)
+    history = fit(model, data.X, data.y, loss="hinge", optimizer=SGD(model.parameters(), lr=0.1))
+    plot_history(history); plot_decision_boundary(model, data.X, data.y)
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from autograd_lite.data import Dataset, batches
+from autograd_lite.engine import Value, no_grad, value_sum
+from autograd_lite.losses import CORRECT, LOSSES, Loss
+from autograd_lite.nn import MLP
+from autograd_lite.ops import OPS
+
+# matplotlib, numpy and tqdm are imported when first needed, so `import autograd_lite` stays light
+if TYPE_CHECKING:
+    import numpy as np
+    from matplotlib.figure import Figure
+from autograd_lite.optim import SGD, LRScheduler, Optimizer
+
+Numbers = float | list[float]  # one example's output, as plain numbers
+#: A backend computes one batch's mean loss and fills in every parameter's .grad.
+Gradients = Callable[[Any, Sequence[Any], Sequence[Any], Loss], tuple[float, list[Numbers]]]
+
+
+def batch_loss(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any],
+               loss: Loss) -> tuple[Value, list[Any]]:
+    """The mean of loss(model(x), y) over a batch, as one graph; also returns the model's outputs."""
+    outputs = [model(x) for x in xs]
+    losses = [loss(out, y) for out, y in zip(outputs, ys)]
+    if not losses:
+        raise ValueError("batch_loss: the batch is empty")
+    total = losses[0] if len(losses) == 1 else value_sum(losses) / len(losses)
+    return total, outputs
+
+
+def eager_gradients(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any],
+                    loss: Loss) -> tuple[float, list[Numbers]]:
+    """The "eager" backend: build the batch's graph of Values, then backward() through it.
+
+    Any backend takes (model, xs, ys, loss), adds d(mean loss)/dp to every parameter's
+    .grad, and returns (mean loss, outputs as plain numbers). A faster one (a batched
+    tape) registers itself in BACKENDS and `fit(..., backend=name)` uses it.
+    """
+    total, outputs = batch_loss(model, xs, ys, loss)
+    total.backward()
+    return total.data, [_numbers(out) for out in outputs]
+
+
+BACKENDS: dict[str, Gradients] = {"eager": eager_gradients}
+
+
+class DivergenceError(FloatingPointError):
+    """The loss became nan or inf; `.history` holds the epochs finished before that."""
+
+    def __init__(self, message: str, history: History) -> None:
+        super().__init__(message)
+        self.history = history
+
+
+@dataclass
+class History:
+    """Per-epoch numbers from `fit`. Training loss/accuracy are averaged over the epoch's batches,
+    each measured just before its update (as Keras reports them)."""
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)  # empty if the loss has no notion of correct
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)  # the learning rate used in each epoch
+    interrupted: bool = False  # stopped early with Ctrl-C
+
+    @property
+    def epochs(self) -> int:
+        return len(self.loss)
+
+    def __repr__(self) -> str:
+        if not self.loss:
+            return "History(no epochs)"
+        last = [f"loss {self.loss[-1]:.4g}"]
+        for name, values in (("accuracy", self.accuracy), ("val_loss", self.val_loss),
+                             ("val_accuracy", self.val_accuracy)):
+            if values:
+                last.append(f"{name} {values[-1]:.4g}")
+        stop = ", interrupted" if self.interrupted else ""
+        return f"History({self.epochs} epochs{stop}; last: {', '.join(last)})"
+
+
+def fit(model: Any, X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, *, loss: str | Loss,
+        optimizer: Optimizer | None = None, lr: float = 0.1, epochs: int = 10, batch_size: int | None = None,
+        validation: Dataset | tuple[Sequence[Any], Sequence[Any]] | None = None,
+        scheduler: LRScheduler | None = None, accuracy: Callable[[Any, Any], bool] | None = None,
+        seed: int = 0, progress: bool = True, backend: str | Gradients = "eager",
+        callback: Callable[[int, History], Any] | None = None) -> History:
+    """Train `model` on inputs X with targets y by mini-batch gradient descent; return the History.
+
+    loss: a function from losses.py (or its name, e.g. "hinge"), or your own
+        loss(output, target) -> Value.
+    optimizer: default SGD(model.parameters(), lr=lr).
+    batch_size: examples per update (None: all of them, full-batch gradient descent).
+    validation: (X, y) or a Dataset to measure after every epoch (without recording graphs).
+    scheduler: stepped once per epoch. accuracy: output (numbers), target -> bool; by
+        default chosen from the loss (losses.CORRECT).
+    seed: the shuffling of the batches. progress: show a tqdm bar with live loss/accuracy.
+    callback: called as callback(epoch, history) after each epoch; return True to stop.
+
+    Ctrl-C stops after the current batch and returns the history so far (the model keeps its
+    trained weights). A nan or inf loss raises DivergenceError before the bad update.
+    """
+    from tqdm.auto import tqdm
+
+    X, y = _xy(X, y, "fit")
+    loss_fn = _loss(loss)
+    correct = accuracy or CORRECT.get(loss_fn)
+    gradients = _backend(backend)
+    if optimizer is None:
+        optimizer = SGD(model.parameters(), lr=lr)
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"fit: epochs must be a whole number >= 1, got {epochs!r}")
+    val = _xy(*validation, "fit(validation)") if isinstance(validation, tuple) else \
+        (_xy(validation, None, "fit(validation)") if validation is not None else None)
+    size = len(X) if batch_size is None else batch_size
+    per_epoch = math.ceil(len(X) / size) if isinstance(size, int) and size > 0 else 1
+    rng = random.Random(seed)
+    history = History()
+    bar = tqdm(total=epochs * per_epoch, disable=not progress, unit="batch", desc="training", leave=True)
+    try:
+        for epoch in range(1, epochs + 1):
+            history.lr.append(optimizer.lr)
+            total, right, seen = 0.0, 0, 0
+            for xs, ys in batches(X, y, batch_size, rng=rng):
+                optimizer.zero_grad()
+                mean, outputs = gradients(model, xs, ys, loss_fn)
+                if not math.isfinite(mean):
+                    raise DivergenceError(
+                        f"fit: the loss became {mean} in epoch {epoch} (after {optimizer.steps} updates); "
+                        f"training diverged -- try a smaller learning rate than {optimizer.lr:g}", history)
+                optimizer.step()
+                total += mean * len(xs)
+                seen += len(xs)
+                if correct is not None:
+                    right += sum(bool(correct(o, t)) for o, t in zip(outputs, ys))
+                bar.update(1)
+                bar.set_postfix(_postfix(epoch, total / seen, right / seen if correct else None, history),
+                                refresh=False)
+            history.loss.append(total / seen)
+            if correct is not None:
+                history.accuracy.append(right / seen)
+            if val is not None:
+                val_loss, val_acc = evaluate(model, val[0], val[1], loss_fn, accuracy=correct)
+                history.val_loss.append(val_loss)
+                if val_acc is not None:
+                    history.val_accuracy.append(val_acc)
+            if scheduler is not None:
+                scheduler.step()
+            if callback is not None and callback(epoch, history):
+                break
+    except KeyboardInterrupt:
+        history.interrupted = True
+        warnings.warn(f"fit: interrupted after {history.epochs} full epochs; returning the history so far",
+                      stacklevel=2)
+    finally:
+        bar.close()
+    return history
+
+
+def predict(model: Callable[[Any], Any], X: Sequence[Any]) -> list[Numbers]:
+    """The model's outputs for every input, as plain numbers (no graph is recorded)."""
+    with no_grad():
+        return [_numbers(model(x)) for x in X]
+
+
+def evaluate(model: Callable[[Any], Any], X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None,
+             loss: str | Loss = "mse", accuracy: Callable[[Any, Any], bool] | None = None
+             ) -> tuple[float, float | None]:
+    """(mean loss, accuracy) over a dataset, without recording graphs; accuracy None if unknown."""
+    X, y = _xy(X, y, "evaluate")
+    loss_fn = _loss(loss)
+    correct = accuracy or CORRECT.get(loss_fn)
+    with no_grad():
+        outputs = [model(x) for x in X]
+        mean = sum(loss_fn(out, t).data for out, t in zip(outputs, y)) / len(X)
+    if correct is None:
+        return mean, None
+    return mean, sum(bool(correct(_numbers(o), t)) for o, t in zip(outputs, y)) / len(X)
+
+
+# --- pictures ----------------------------------------------------------------------------
+
+@cache
+def _figure_class() -> type[Figure]:
+    from matplotlib.figure import Figure
+
+    class PlotFigure(Figure):
+        """A matplotlib Figure that Jupyter shows as a picture without pyplot; `.savefig(path)` saves it."""
+
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", bbox_inches="tight")
+            return buffer.getvalue()
+
+    return PlotFigure
+
+
+def plot_history(history: History) -> Figure:
+    """Loss (and accuracy, if measured) per epoch, for training and validation data."""
+    from matplotlib.ticker import PercentFormatter
+
+    panels = 2 if history.accuracy or history.val_accuracy else 1
+    fig = _figure_class()(figsize=(4.8 * panels, 3.4), layout="constrained")
+    axes = fig.subplots(1, panels, squeeze=False)[0]
+    epochs = list(range(1, history.epochs + 1))
+    curves = [("loss", history.loss, history.val_loss), ("accuracy", history.accuracy, history.val_accuracy)]
+    for ax, (name, train, val) in zip(axes, curves):
+        if train:
+            ax.plot(epochs[:len(train)], train, label="train", marker="." if len(train) < 30 else None)
+        if val:
+            ax.plot(epochs[:len(val)], val, label="validation", marker="." if len(val) < 30 else None)
+        ax.set(xlabel="epoch", ylabel=name, title=name)
+        ax.grid(alpha=0.3)
+        if name == "accuracy":
+            ax.set_ylim(-0.02, 1.02)
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        if val:
+            ax.legend()
+    return fig
+
+
+def plot_decision_boundary(model: Callable[[Any], Any], X: Sequence[Sequence[float]] | Dataset,
+                           y: Sequence[int] | None = None, resolution: int = 200,
+                           title: str = "decision boundary") -> Figure:
+    """The class the model predicts at every point of the plane, with the data points on top.
+
+    For 2-D inputs. One output: class 1 where the output is above 0 (0.5 after a
+    sigmoid); several outputs: the largest wins.
+    """
+    import numpy as np
+    from matplotlib.colors import ListedColormap
+
+    X, y = _xy(X, y, "plot_decision_boundary")
+    points = np.asarray(X, dtype=float)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"plot_decision_boundary: needs 2-D inputs (2 numbers per example), "
+                         f"got shape {points.shape}")
+    if not isinstance(model, MLP):
+        resolution = min(resolution, 60)  # eager evaluation, point by point
+    low, high = points.min(axis=0), points.max(axis=0)
+    pad = 0.15 * (high - low) + 0.1
+    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
+    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    scores = _grid_outputs(model, np.column_stack([gx.ravel(), gy.ravel()]))
+    labels = np.asarray(y)
+    classes = max(2, scores.shape[1], int(labels.max()) + 1)
+    if scores.shape[1] == 1:
+        threshold = 0.5 if isinstance(model, MLP) and model.activations[-1] == "sigmoid" else 0.0
+        predicted = (scores[:, 0] > threshold).astype(int)
+    else:
+        predicted = scores.argmax(axis=1)
+    colors = ListedColormap(["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                             "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"][:classes])
+    fig = _figure_class()(figsize=(5, 4.4), layout="constrained")
+    ax = fig.subplots()
+    levels = np.arange(classes + 1) - 0.5
+    ax.contourf(gx, gy, predicted.reshape(gx.shape), levels=levels, cmap=colors, alpha=0.25)
+    if scores.shape[1] == 1:
+        ax.contour(gx, gy, scores[:, 0].reshape(gx.shape), levels=[threshold], colors="k", linewidths=1)
+    positive = labels > 0.5 if classes == 2 else labels  # hinge's -1 labels are class 0
+    ax.scatter(points[:, 0], points[:, 1], c=np.asarray(positive, dtype=int), cmap=colors, vmin=-0.5,
+               vmax=classes - 0.5, edgecolors="k", s=22)
+    ax.set(title=title, xlabel="x1", ylabel="x2")
+    return fig
+
+
+def _grid_outputs(model: Callable[[Any], Any], points: np.ndarray) -> np.ndarray:
+    """Model outputs for many points at once: (n_points, n_outputs)."""
+    import numpy as np
+
+    if isinstance(model, MLP):  # a NumPy forward pass, reading each activation from ops.OPS
+        a = points
+        for layer in model.layers:
+            W = np.array([[w.data for w in n.w] for n in layer.neurons])
+            b = np.array([n.b.data for n in layer.neurons])
+            a = _activate(layer.activation, a @ W.T + b)
+        return np.asarray(a)
+    return np.array([_listed(o) for o in predict(model, points.tolist())])
+
+
+def _activate(name: str, z: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    if name == "linear":
+        return z
+    op = OPS[name]
+    return np.asarray(op.forward(np, z, 0.01) if op.has_param else op.forward(np, z))  # leaky slope 0.01
+
+
+def _listed(out: Numbers) -> list[float]:
+    return out if isinstance(out, list) else [out]
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+def _numbers(out: Any) -> Numbers:
+    if isinstance(out, Value):
+        return out.data
+    if isinstance(out, (list, tuple)):
+        return [o.data if isinstance(o, Value) else float(o) for o in out]
+    return float(out)
+
+
+def _loss(loss: str | Loss) -> Loss:
+    if isinstance(loss, str):
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)} or pass a function")
+        return LOSSES[loss]
+    if not callable(loss):
+        raise TypeError(f"loss must be a loss function or its name, got {type(loss).__name__}")
+    return loss
+
+
+def _backend(backend: str | Gradients) -> Gradients:
+    if callable(backend):
+        return backend
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}: available are {', '.join(BACKENDS)}")
+    return BACKENDS[backend]
+
+
+def _xy(X: Any, y: Any, where: str) -> tuple[Sequence[Any], Sequence[Any]]:
+    if isinstance(X, Dataset) and y is None:
+        return X.X, X.y
+    if y is None:
+        raise TypeError(f"{where}: give inputs and targets (X, y), or a Dataset")
+    if len(X) != len(y):
+        raise ValueError(f"{where}: {len(X)} inputs but {len(y)} targets")
+    if len(X) == 0:
+        raise ValueError(f"{where}: no examples")
+    return X, y
+
+
+def _postfix(epoch: int, loss: float, acc: float | None, history: History) -> dict[str, Any]:
+    info: dict[str, Any] = {"epoch": epoch, "loss": f"{loss:.4f}"}
+    if acc is not None:
+        info["acc"] = f"{acc:.1%}"
+    if history.val_accuracy:
+        info["val_acc"] = f"{history.val_accuracy[-1]:.1%}"
+    return info
+
