@@ -99,6 +99,8 @@ def fmt(x: float, digits: int = 4) -> str:
         return str(x)
     if x == 0:
         return "0.0"
+    if 10**digits <= abs(x) < 1e7:  # 44850.0 rather than 4.485e+04
+        return f"{x:.1f}"
     text = f"{x:.{digits}g}"
     if "e" not in text and "." not in text and float(text) == x:
         text += ".0"
@@ -167,12 +169,13 @@ class Options:
 
 # --- the drawing ---------------------------------------------------------------------------
 
-def draw_dot(root: Value, rankdir: str = "LR", *, params: Any = None, color: str = "auto",
+def draw_dot(root: Value, rankdir: str | None = None, *, params: Any = None, color: str = "auto",
              show_local: bool = True, hide_constants: bool = True, legend: bool = True,
              collapse: str | None = None, max_nodes: int = MAX_NODES, step: int | None = None,
              digits: int = 4) -> Drawing:
     """Draw the graph that computed `root`.
 
+    rankdir:  "LR" (left to right, the default) or "TB" (top to bottom; the default for collapse="neuron").
     params:   a model (anything with `.parameters()`) or a list of Values: drawn as parameters
               (green rounded border); the other leaves as inputs (dashed). Needed for `collapse`.
     color:    "grad" (blue > 0, red < 0, darker = larger |grad|), "kind" (by node kind), "none",
@@ -184,7 +187,7 @@ def draw_dot(root: Value, rankdir: str = "LR", *, params: Any = None, color: str
     step:     draw the backward pass as it stands after step `step` (see `autograd_lite.stepper`);
               the graph's own grads are left as they were.
     """
-    if rankdir not in ("LR", "RL", "TB", "BT"):
+    if rankdir not in (None, "LR", "RL", "TB", "BT"):
         raise ValueError(f"draw_dot: rankdir={rankdir!r}; use 'LR', 'RL', 'TB' or 'BT'")
     if color not in ("auto", "grad", "kind", "none"):
         raise ValueError(f"draw_dot: color={color!r}; use 'auto', 'grad', 'kind' or 'none'")
@@ -194,20 +197,20 @@ def draw_dot(root: Value, rankdir: str = "LR", *, params: Any = None, color: str
         from autograd_lite.stepper import Stepper  # the stepper draws with this module
 
         return Stepper(root, keep_grads=False, params=params).draw(
-            step, rankdir=rankdir, color=color, show_local=show_local, hide_constants=hide_constants,
+            step, rankdir=rankdir or "LR", color=color, show_local=show_local, hide_constants=hide_constants,
             legend=legend, max_nodes=max_nodes, digits=digits)
     return draw_graph(root, rankdir=rankdir, params=params, color=color, show_local=show_local,
                       hide_constants=hide_constants, legend=legend, collapse=collapse,
                       max_nodes=max_nodes, digits=digits)
 
 
-def draw_graph(root: Value, *, rankdir: str = "LR", params: Any = None, color: str = "auto",
+def draw_graph(root: Value, *, rankdir: str | None = None, params: Any = None, color: str = "auto",
                show_local: bool = True, hide_constants: bool = True, legend: bool = True,
                collapse: str | None = None, max_nodes: int = MAX_NODES, digits: int = 4,
                moment: Moment | None = None) -> Drawing:
     """draw_dot without the argument checks, and with an optional stepper `moment`."""
     order = topological_order(root)
-    opts = Options(rankdir, parameter_set(params), color, show_local, hide_constants, legend, digits)
+    opts = Options(rankdir or "LR", parameter_set(params), color, show_local, hide_constants, legend, digits)
     if collapse is None:
         size = count_drawn(order, hide_constants)
         if size <= max_nodes:
@@ -224,6 +227,7 @@ def draw_graph(root: Value, *, rankdir: str = "LR", params: Any = None, color: s
                       f"collapse={collapse!r}, one box per {collapse}", stacklevel=3)
     from autograd_lite.viz_collapse import draw_collapsed
 
+    opts.rankdir = rankdir or ("TB" if collapse == "neuron" else "LR")  # wide layers read best as rows
     return draw_collapsed(root, order, opts, params, collapse, max_nodes)
 
 
@@ -329,7 +333,7 @@ def draw_value(dot: Drawing, node_id: str, node: Value, kind: str, name: str, gr
     if moment is not None and node is moment.current:
         border = (HIGHLIGHT, 4, border[2])
     name = html.escape(name)
-    head = f"<B>{name}</B>" if node.label else f'<I><FONT COLOR="#777777">{name}</FONT></I>'
+    head = f"<B>{name}</B>" if node.label else f'<I><FONT COLOR="#444444">{name}</FONT></I>'
     if kind:
         head += f' <FONT POINT-SIZE="8" COLOR="{BORDERS[kind][0]}">{kind}</FONT>'
     grad_text = f"grad {fmt(grad, digits)}"

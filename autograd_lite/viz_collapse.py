@@ -140,8 +140,14 @@ def plan(order: Sequence[Value], model: Any, mode: str, hide_constants: bool) ->
             neuron_of[node] = neuron_of[node._prev[0]]
             ended.add(node)
             neuron_groups.union(index[node._prev[0]], i)
-    for node in neuron_of:  # a layer box holds whole neuron evaluations
+    read_by: dict[int, int] = {}  # neuron evaluation -> an earlier neuron output it reads
+    for node in neuron_of:  # a layer box holds whole neuron evaluations ...
         layer_groups.union(index[node], neuron_groups.find(index[node]))
+        if node._rule is not None and node._rule.name == "mul":  # ... and the outputs one neuron reads
+            for x in node._prev:  # (inputs that are plain numbers are never shared, so this is needed)
+                if x in neuron_of:
+                    reader = neuron_groups.find(index[node])
+                    layer_groups.union(read_by.setdefault(reader, index[x]), index[x])
     groups = neuron_groups if mode == "neuron" else layer_groups
 
     box_of: dict[Value, Box] = {}
@@ -211,16 +217,15 @@ def _box_label(box: Box, opts: Options, fill: str) -> str:
         return table(rows, fill=fill, border=BORDERS["input"])
     act = next((m._rule.symbol for m in outputs if m._rule is not None and m._rule.name in ACTIVATIONS), "")
     formula = f"{act}(w·x + b)" if act else "w·x + b"
-    if box.what == "neuron":
+    if box.what == "neuron":  # compact: a layer of 16 of these side by side must still fit
         (neuron,) = box.neurons
-        rows = [f"<B>layer {box.layer + 1} · neuron {neuron + 1}</B>",
-                f'<FONT POINT-SIZE="9">{formula}</FONT>',
-                f"data {fmt(outputs[-1].data, opts.digits)}", f"grad {fmt(outputs[-1].grad, opts.digits)}"]
-    else:
-        rows = [f"<B>layer {box.layer + 1}</B>",
-                f'<FONT POINT-SIZE="9">{len(box.neurons)} neurons: {formula}</FONT>',
-                f"data {_span([m.data for m in outputs], opts.digits)}",
-                f"grad {_span([m.grad for m in outputs], opts.digits)}"]
+        return table([f"<B>layer {box.layer + 1} · neuron {neuron + 1}</B>",
+                      f"{fmt(outputs[-1].data, opts.digits)} | grad {fmt(outputs[-1].grad, opts.digits)}"],
+                     fill=fill, border=("#2166ac", 2, "ROUNDED"))
+    rows = [f"<B>layer {box.layer + 1}</B>",
+            f'<FONT POINT-SIZE="9">{len(box.neurons)} neurons: {formula}</FONT>',
+            f"data {_span([m.data for m in outputs], opts.digits)}",
+            f"grad {_span([m.grad for m in outputs], opts.digits)}"]
     if box.params:
         biggest = max(abs(p.grad) for p in box.params)
         rows.append(f'<FONT POINT-SIZE="9">{len(box.params)} params, max |grad| {fmt(biggest, opts.digits)}'
@@ -238,10 +243,20 @@ def draw_collapsed(root: Value, order: list[Value], opts: Options, model: Any, m
         raise ValueError(f"draw_dot: collapsed per {mode}, the graph still has {laid.size()} nodes "
                          f"(max_nodes={max_nodes}). Draw the loss of fewer examples, use "
                          "collapse='layer', or raise max_nodes.")
+    # no numbers on edges: an edge label makes dot give every edge a node of its own, which spreads
+    # the hundreds of layer-to-layer edges over a drawing tens of metres wide
+    opts.show_local = False
     ids, names = node_ids(order), node_names(order, opts.digits)
     by_grad = use_grad_colours(opts, order, None)
     scale = grad_scale(laid.loose, root)
     dot = new_drawing(opts)
+    # layer-to-layer edges: straight, thin, from the bottom of one box to the top of the next,
+    # so that a dense layer looks like the textbook picture of a network
+    dot.attr(splines="line", ranksep="0.8" if mode == "neuron" else "0.5")
+    tail, head = ("s", "n") if opts.rankdir in ("TB", "BT") else ("e", "w")
+    if opts.rankdir in ("BT", "RL"):
+        tail, head = head, tail
+    thin = {"tailport": tail, "headport": head, "penwidth": "0.6", "arrowsize": "0.4", "color": "#8c8c8c"}
 
     def source(parent: Value) -> str | None:
         if parent in laid.hidden:
@@ -268,7 +283,7 @@ def draw_collapsed(root: Value, order: list[Value], opts: Options, model: Any, m
                 start = source(parent)
                 if start is not None and start != box.id and (start, box.id) not in drawn:
                     drawn.add((start, box.id))
-                    dot.edge(start, box.id)
+                    dot.edge(start, box.id, **thin)
     parts = [legend_table(by_grad, scale, names[root], bool(opts.params), opts.show_local)] * opts.legend
     finish(dot, f"one box per {mode} (collapse={mode!r}); the parameters are inside the boxes", parts)
     return dot

@@ -1,0 +1,270 @@
+"""Drawings: what they show (labels, data, grads, local derivatives, kinds), determinism, big graphs."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import graphviz
+import pytest
+
+from autograd_lite import viz
+from autograd_lite.engine import Value, value_sum
+from autograd_lite.viz import GraphvizNotFound, draw_dot, fmt, grad_fill, save
+
+
+def expression() -> tuple[Value, dict[str, Value]]:
+    """micrograd's first example, labelled: L = (a*b + c) * f."""
+    a, b, c, f = Value(2.0, "a"), Value(-3.0, "b"), Value(10.0, "c"), Value(-2.0, "f")
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    L = d * f
+    L.label = "L"
+    return L, {"a": a, "b": b, "c": c, "f": f, "e": e, "d": d}
+
+
+def node_table(source: str, label: str) -> str:
+    """The DOT line of the box whose bold name is `label`."""
+    lines = [line for line in source.splitlines() if f"<B>{label}</B>" in line]
+    assert len(lines) == 1, (label, lines)
+    return lines[0]
+
+
+def edge_labels(source: str) -> list[str]:
+    return re.findall(r'label="∂ ([^"]*)"', source)
+
+
+def test_boxes_show_label_data_and_grad() -> None:
+    L, v = expression()
+    L.backward()
+    source = draw_dot(L).source
+    assert "data -6.0" in node_table(source, "e") and "grad -2.0" in node_table(source, "e")
+    assert "data 2.0" in node_table(source, "a") and "grad 6.0" in node_table(source, "a")  # dL/da = b*f
+    assert "data -8.0" in node_table(source, "L") and "grad 1.0" in node_table(source, "L")
+
+
+def test_edges_carry_the_local_derivatives_of_the_rule() -> None:
+    L, v = expression()
+    source = draw_dot(L).source
+    # e = a*b: de/da = b = -3, de/db = a = 2; d = e + c: 1, 1; L = d*f: dL/dd = f = -2, dL/df = d = 4
+    assert sorted(edge_labels(source)) == sorted(["-3.0", "2.0", "1.0", "1.0", "-2.0", "4.0"])
+    x = Value(0.5, "x")
+    y = x.tanh()
+    assert edge_labels(draw_dot(y).source) == [fmt(1 - math.tanh(0.5) ** 2)]  # 0.7864
+    assert fmt(1 - math.tanh(0.5) ** 2) == "0.7864"
+    assert "∂" not in draw_dot(y, show_local=False).source.split("key:")[0]
+
+
+def test_same_graph_gives_byte_identical_dot() -> None:
+    first, second = expression()[0], expression()[0]
+    for root in (first, second):
+        root.backward()
+    assert draw_dot(first).source == draw_dot(second).source
+    assert draw_dot(first).source == draw_dot(first).source
+    assert "n0" in draw_dot(first).source and str(id(first)) not in draw_dot(first).source
+
+
+def test_constants_are_folded_into_their_op() -> None:
+    x = Value(3.0, "x")
+    y = 2 * x - 1
+    y.label = "y"
+    source = draw_dot(y).source
+    assert 'label="* 2.0"' in source and 'label="+ -1.0"' in source
+    assert "data 2.0" not in source  # no box for the constant 2
+    shown = draw_dot(y, hide_constants=False).source
+    assert 'label="*"' in shown and "data 2.0" in shown
+    z = x**3
+    assert 'label="** 3.0"' in draw_dot(z).source
+    w = 2**x
+    assert 'label="2.0 **"' in draw_dot(w).source
+
+
+def test_parameters_inputs_and_output_look_different() -> None:
+    w, x, b = Value(0.5, "w"), Value(2.0, "x"), Value(0.1, "b")
+    y = (w * x + b).tanh()
+    y.label = "y"
+    source = draw_dot(y, params=[w, b]).source
+    assert "param" in node_table(source, "w") and 'STYLE="ROUNDED"' in node_table(source, "w")
+    assert "input" in node_table(source, "x") and 'STYLE="DASHED"' in node_table(source, "x")
+    assert "output" in node_table(source, "y") and 'BORDER="3"' in node_table(source, "y")
+    assert "parameter (learned)" in source
+    unknown = draw_dot(y).source  # without params, leaves are just leaves
+    assert "param</FONT>" not in unknown and "leaf" in unknown
+
+
+def test_fill_colour_follows_the_grad() -> None:
+    assert grad_fill(1.0, 1.0) == "#4393c3"  # full blue
+    assert grad_fill(-1.0, 1.0) == "#d6604d"  # full red
+    assert grad_fill(0.0, 1.0) == "#ffffff"
+    assert grad_fill(float("nan"), 1.0) == "#bbbbbb"
+    assert grad_fill(0.01, 1.0) != grad_fill(0.5, 1.0)
+    L, v = expression()
+    L.backward()
+    source = draw_dot(L).source
+    assert 'BGCOLOR="#4393c3"' in node_table(source, "a")  # grad 6: the largest below the root
+    assert 'BGCOLOR="#d6604d"' not in node_table(source, "a")
+    blue, red = node_table(source, "c"), node_table(source, "f")  # grads -2 and 4
+    assert re.search(r'BGCOLOR="#([0-9a-f]{6})"', red).group(1) != "ffffff"
+    r, g, b_ = (int(re.search(r'BGCOLOR="#([0-9a-f]{6})"', blue).group(1)[i:i + 2], 16) for i in (0, 2, 4))
+    assert r > b_  # c.grad = f = -2 < 0: reddish
+    assert "key:" in source and "grad &gt; 0" in source
+    by_kind = draw_dot(L, color="kind").source
+    assert 'BGCOLOR="#fff2cc"' in node_table(by_kind, "L") and "grad &gt; 0" not in by_kind
+
+
+def test_save_by_extension(tmp_path) -> None:
+    L, _ = expression()
+    dot = draw_dot(L)
+    assert save(dot, tmp_path / "g.dot").read_text(encoding="utf-8") == dot.source
+    assert save(dot, tmp_path / "g.svg").read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    assert save(dot, tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert save(dot, tmp_path / "g.pdf").read_bytes()[:4] == b"%PDF"
+    with pytest.raises(ValueError, match=r"unknown extension '\.bmp'.*\.svg"):
+        save(dot, tmp_path / "g.bmp")
+
+
+def test_missing_graphviz_says_how_to_install(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` on the PATH
+    L, _ = expression()
+    dot = draw_dot(L)  # building still works
+    assert isinstance(dot, graphviz.Digraph) and "data -8.0" in dot.source
+    for render in (lambda: dot.pipe(format="svg"), lambda: save(dot, tmp_path / "x.png"),
+                   lambda: dot._repr_mimebundle_(), lambda: dot.render(tmp_path / "x", format="png")):
+        with pytest.raises(GraphvizNotFound, match=r"apt-get install graphviz.*brew install graphviz"):
+            render()
+    assert issubclass(GraphvizNotFound, graphviz.ExecutableNotFound)
+
+
+def test_bad_options_are_named() -> None:
+    L, _ = expression()
+    with pytest.raises(ValueError, match="rankdir='XY'"):
+        draw_dot(L, rankdir="XY")
+    with pytest.raises(ValueError, match="color='rainbow'"):
+        draw_dot(L, color="rainbow")
+    with pytest.raises(ValueError, match="collapse="):
+        draw_dot(L, step=0, collapse="neuron")
+
+
+def test_too_big_a_graph_is_refused_quickly_and_clearly() -> None:
+    total = value_sum(Value(float(i)) * Value(1.0) for i in range(300))
+    with pytest.raises(ValueError, match=r"\(= 44850.0\) has 1202 nodes, more than max_nodes=400.*'layer'"):
+        draw_dot(total)
+    assert draw_dot(total, max_nodes=1300).source.count("->") == 1201
+
+
+# --- collapsing an MLP ------------------------------------------------------------------------
+
+class Neuron:
+    """micrograd's structure: w, b, parameters(); value_sum then an activation."""
+
+    def __init__(self, weights: list[float], act: str) -> None:
+        self.w = [Value(w, f"w{i + 1}") for i, w in enumerate(weights)]
+        self.b = Value(0.1, "b")
+        self.act = act
+
+    def __call__(self, x: list[Value]) -> Value:
+        s = value_sum([wi * xi for wi, xi in zip(self.w, x)] + [self.b])
+        return getattr(s, self.act)() if self.act != "linear" else s
+
+    def parameters(self) -> list[Value]:
+        return [*self.w, self.b]
+
+
+class Layer:
+    def __init__(self, nin: int, nout: int, act: str) -> None:
+        self.neurons = [Neuron([0.1 * (i + 1) * (-1) ** (i + j) for i in range(nin)], act)
+                        for j in range(nout)]
+
+    def __call__(self, x: list[Value]) -> list[Value]:
+        return [n(x) for n in self.neurons]
+
+    def parameters(self) -> list[Value]:
+        return [p for n in self.neurons for p in n.parameters()]
+
+
+class MLP:
+    def __init__(self, sizes: list[int]) -> None:
+        acts = ["tanh"] * (len(sizes) - 2) + ["linear"]
+        self.layers = [Layer(sizes[i], sizes[i + 1], acts[i]) for i in range(len(sizes) - 1)]
+
+    def __call__(self, x: list[Value]) -> Value:
+        for layer in self.layers:
+            x = layer(x)
+        return x[0]
+
+    def parameters(self) -> list[Value]:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+
+def batch_loss(model: MLP, n_examples: int, nin: int) -> Value:
+    losses = []
+    for k in range(n_examples):
+        x = [Value(0.1 * (i + k), f"x{i + 1}") for i in range(nin)]
+        losses.append((model(x) - 1.0) ** 2)
+    loss = value_sum(losses)
+    loss.label = "loss"
+    return loss
+
+
+def test_collapse_per_neuron_and_per_layer() -> None:
+    model = MLP([2, 3, 3, 1])
+    loss = batch_loss(model, 1, 2)
+    loss.backward()
+    source = draw_dot(loss, params=model, collapse="neuron").source
+    assert source.count("layer ") - source.count("layer 1 ·") == 4 and source.count("layer 1 ·") == 3
+    assert "<B>w1</B>" not in source  # parameters are inside their boxes
+    out = model.layers[2].neurons[0](model.layers[1]([n for n in model.layers[0]([Value(0.0), Value(0.1)])]))
+    assert f"{fmt(out.data)} | grad {fmt(loss.grad * 2 * (out.data - 1.0))}" in source  # output neuron's box
+    assert "<B>x1</B>" in source and "<B>loss</B>" in source  # inputs and the loss stay visible
+    by_layer = draw_dot(loss, params=model, collapse="layer").source
+    assert by_layer.count("<B>layer ") == 3 and "3 neurons: tanh(w·x + b)" in by_layer
+    assert draw_dot(loss, params=model, collapse="layer").source == by_layer  # deterministic
+
+
+def test_each_example_gets_its_own_boxes_and_many_inputs_one_box() -> None:
+    model = MLP([2, 3, 1])
+    loss = batch_loss(model, 4, 2)
+    assert draw_dot(loss, params=model, collapse="neuron").source.count("<B>layer ") == 4 * 4
+    assert draw_dot(loss, params=model, collapse="layer").source.count("<B>layer ") == 2 * 4
+    wide = MLP([10, 2, 1])
+    source = draw_dot(batch_loss(wide, 1, 10), params=wide, collapse="layer").source
+    assert "<B>inputs</B> <I>(10 values)</I>" in source and "<B>x1</B>" not in source
+
+
+def test_collapse_needs_the_model() -> None:
+    loss = batch_loss(MLP([2, 2, 1]), 1, 2)
+    with pytest.raises(ValueError, match=r"pass the model as params"):
+        draw_dot(loss, params=[Value(1.0)], collapse="neuron")
+
+
+def test_big_graph_with_a_model_collapses_automatically() -> None:
+    model = MLP([8, 8, 8, 1])
+    loss = batch_loss(model, 3, 8)
+    with pytest.warns(UserWarning, match=r"drawn with collapse='neuron'"):
+        source = draw_dot(loss, params=model, max_nodes=200).source
+    assert "layer 2 · neuron 8" in source
+    with pytest.raises(ValueError, match=r"still have \d+ \(per neuron\)"):
+        draw_dot(loss, params=model, max_nodes=5)
+
+
+def test_collapse_works_with_autograd_lite_nn() -> None:
+    nn = pytest.importorskip("autograd_lite.nn")
+    model = nn.MLP(3, [4, 4, 1], seed=0)
+    y = model([1.0, -2.0, 0.5])
+    source = draw_dot(y, params=model, collapse="neuron").source
+    assert source.count("<B>layer ") == 9
+    assert draw_dot(y, params=model, collapse="layer").source.count("<B>layer ") == 3
+
+
+def test_step_drawing_leaves_the_graph_alone() -> None:
+    L, v = expression()
+    L.backward()
+    before = {name: node.grad for name, node in v.items()}
+    source = draw_dot(L, step=1).source  # L.backward() steps: at L, then d, then e
+    assert {name: node.grad for name, node in v.items()} == before
+    assert f'COLOR="{viz.HIGHLIGHT}"' in node_table(source, "d")  # the node being processed
+    assert "e.grad += ∂d/∂e × d.grad = 1.0 × -2.0 = -2.0" in source  # its ledger lines
+    assert "f.grad += ∂L/∂f × L.grad = 4.0 × 1.0 = 4.0" in source  # and the earlier ones
+    assert "✓" in node_table(source, "f") and "✓" not in node_table(source, "a")
