@@ -69,6 +69,9 @@ class Value:
         return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
 
     def __float__(self) -> float:
+        if state.recording is not None:  # a number taken out of the graph is the same in every replay
+            raise RuntimeError(f"float({describe(self)}) while recording a tape: the replay would use this "
+                               f"example's number for every example. {state.recording}")
         return self.data
 
     # --- arithmetic: primitives -----------------------------------------------------

@@ -93,7 +93,7 @@ MUL = rule("mul", "*",
 # sum(x1..xn): one node for a whole sum; d/dxi = 1 for every i
 SUM = rule("sum", "sum",
            lambda xp, *xs: sum(xs[1:], xs[0]),
-           lambda xp, out, *xs: tuple(xp.ones_like(x) for x in xs))
+           lambda xp, out, *xs: (xp.ones_like(out),) * len(xs))
 
 # x ** c with c a plain number: d/dx = c * x^(c-1)
 POWC = rule("powc", "**",

@@ -1,0 +1,354 @@
+"""The tape: record a function of Values once, then replay it for a whole batch with NumPy.
+
+The eager engine builds a new graph of Python objects for every example. But a
+model's loss has the same graph for every example -- only the numbers change.
+So record the graph once (the *tape*) and lay it out as the rows of a NumPy
+array: row i holds node i's value for every example of the batch, one example
+per column. Then replay it:
+
+* forward: each op runs on whole rows, ``op.forward(numpy, ...)``, and all the
+  same-op nodes of one level of the graph (e.g. the 256 products w*h of a
+  16x16 layer) run in one NumPy call;
+* backward: the chain rule ``grad[parent] += local * grad[node]`` on whole rows,
+  with the local derivatives from ``op.local_grads(numpy, ...)`` -- the same
+  rules in ops.py that eager backward uses; no derivative is written here.
+
+    tape = Tape.record(lambda x, y: hinge(model(x), y), (X, Y), static=[1])
+    loss = tape.run((X, Y))     # mean loss over the batch, d(loss)/dp added to every p.grad
+    optimizer.step()
+
+`run` gives every leaf the gradient that eager backward of the batch's mean loss,
+``(value_sum([f(x_i, y_i) for each i]) / B).backward()``, would give it (sum
+instead of mean with ``reduction="sum"``). The leaves (parameters, and numbers
+like the 2 in 2*x) are read again at every run, so the replay sees each
+optimizer step. The inputs are the tape's: fn gets one Value per input number.
+
+A replay is right only if the graph does not depend on the example's values. So
+while recording, comparing Values or float(Value) raises; and the function is
+recorded again on a few other examples of the batch (those with the smallest and
+largest values), and any difference in the graph or its constants raises
+TapeError. Arguments that choose the graph on purpose, like a class label that
+picks a logit or a sign, go in `static`: fn gets them as plain numbers, and the
+tape keeps one recording per value.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from autograd_lite import engine
+from autograd_lite.engine import Value, describe, topological_order
+from autograd_lite.tape_replay import Program, Trace
+
+HINT = ("A tape records one graph and replays it for every example, so the function must not look at "
+        "the values: write the branch with ops (relu, abs, ...), pass an argument that picks the branch "
+        "(a class label) in `static`, or use the eager engine (backend='eager').")
+
+
+class TapeError(RuntimeError):
+    """The function cannot be replayed: its graph depends on the example's values."""
+
+
+class Tape:
+    """A function of Values, recorded once and replayed on whole batches (see the module doc).
+
+    fn(*args) returns a Value (a loss), a list of Values (outputs, for `forward`), or a
+    tuple (loss, output) whose output (a Value or a list) `run` returns as numbers too.
+    A batch is a tuple with one array per argument (or one array for a one-argument fn),
+    each with one row per example: fn gets a Value for each number of a row (a list for
+    a row of several), or the row as plain numbers for the arguments in `static`.
+    """
+
+    def __init__(self, fn: Callable[..., Any], *, static: Iterable[int] = (), checks: int = 3) -> None:
+        self.fn = fn
+        self.static = frozenset(static)
+        self.checks = checks
+        self.programs: dict[tuple[Any, ...], Program] = {}
+        self._layout: list[tuple[int, ...]] | None = None
+        try:
+            self._names = list(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            self._names = []
+
+    @classmethod
+    def record(cls, fn: Callable[..., Any], examples: Any, *, static: Iterable[int] = (),
+               checks: int = 3) -> Tape:
+        """Record fn on the first example of `examples` (a batch), check it on `checks` others."""
+        tape = cls(fn, static=static, checks=checks)
+        batch = tape._batch(examples)
+        for key, rows in batch.groups().items():
+            tape._program(key, batch, rows)
+        return tape
+
+    def run(self, batch: Any, reduction: str = "mean") -> Any:
+        """Forward and backward over the batch: returns the mean (or sum) of fn's loss, and adds
+        its gradient to every leaf's .grad, as eager backward would. If fn returns (loss, output),
+        returns (loss, outputs) with outputs an array, one row per example."""
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"Tape.run: reduction must be 'mean' or 'sum', got {reduction!r}")
+        data = self._batch(batch)
+        seed = 1.0 / data.size if reduction == "mean" else 1.0
+        total, results = 0.0, np.empty((0, data.size))
+        for key, rows in data.groups().items():
+            program = self._program(key, data, rows)
+            if program.shape is not None and not isinstance(program.shape, tuple):
+                raise TypeError(f"Tape.run needs fn to return a loss (a Value), or (loss, output); it "
+                                f"returns a list of {program.shape} Values: use Tape.forward for outputs")
+            with np.errstate(all="ignore"):
+                values, saved = program.forward(data.inputs[:, rows], rows, keep=True)
+                grads = program.backward(values, saved, seed, rows)
+            out = values[program.outputs]
+            if len(results) == 0:
+                results = np.empty((len(out), data.size))
+            results[:, rows] = out
+            total += float(out[0].sum())
+            for leaf, grad in zip(program.leaves, grads[:program.first_input].sum(axis=1).tolist()):
+                leaf.grad += grad  # leaves accumulate, as in eager backward
+        loss = total * seed
+        return loss if program.shape is None else (loss, _shaped(program.shape[1], results[1:]))
+
+    def forward(self, batch: Any) -> Any:
+        """fn's result for every example, as numbers: an array (batch,) for a Value, (batch, k)
+        for a list of k Values, and a pair of those for (loss, output). No gradients."""
+        data = self._batch(batch)
+        results = None
+        for key, rows in data.groups().items():
+            program = self._program(key, data, rows)
+            with np.errstate(all="ignore"):
+                values, _ = program.forward(data.inputs[:, rows], rows)
+            if results is None:
+                results = np.empty((len(program.outputs), data.size))
+            results[:, rows] = values[program.outputs]
+        assert results is not None
+        shape = program.shape
+        if isinstance(shape, tuple):
+            return results[0], _shaped(shape[1], results[1:])
+        return _shaped(shape, results)
+
+    def __repr__(self) -> str:
+        name = getattr(self.fn, "__name__", "fn")
+        sizes = ", ".join(f"{p.size} rows in {len(p.groups)} groups" for p in self.programs.values())
+        return f"<Tape of {name}: {len(self.programs)} recording(s){': ' if sizes else ''}{sizes}>"
+
+    # --- batches ------------------------------------------------------------------------
+    def _batch(self, batch: Any) -> _Batch:
+        args = list(batch) if isinstance(batch, tuple) else [batch]
+        arrays = [np.asarray(a) if i in self.static else _numbers(a, self._name(i))
+                  for i, a in enumerate(args)]
+        if any(a.ndim == 0 for a in arrays):
+            raise ValueError("Tape: every argument needs one row per example (a batch); got a single number "
+                             f"for {self._name([a.ndim for a in arrays].index(0))}")
+        sizes = {len(a) for a in arrays}
+        if len(sizes) != 1 or 0 in sizes:
+            raise ValueError(f"Tape: every argument needs the same number (at least 1) of rows, one per "
+                             f"example; got {[len(a) for a in arrays]}")
+        layout = [a.shape[1:] for a in arrays]
+        if self._layout is None:
+            self._layout = layout
+        elif layout != self._layout:
+            raise ValueError(f"Tape: this batch's rows have shapes {layout}, but the tape was recorded with "
+                             f"{self._layout}; record a new tape for a different model or data")
+        return _Batch(arrays, self.static)
+
+    def _name(self, i: int) -> str:
+        return self._names[i] if i < len(self._names) else f"arg{i}"
+
+    # --- recording ------------------------------------------------------------------------
+    def _program(self, key: tuple[Any, ...], batch: _Batch, rows: np.ndarray) -> Program:
+        program = self.programs.get(key)
+        if program is None:
+            trace = self._trace(batch, int(rows[0]))
+            for other in self._check_rows(batch, rows):
+                _compare(trace, self._trace(batch, other), int(rows[0]), other)
+            program = self.programs[key] = Program(trace, len(batch.inputs))
+        return program
+
+    def _trace(self, batch: _Batch, example: int) -> Trace:
+        inputs: dict[Value, int] = {}
+        args = []
+        for i, array in enumerate(batch.arrays):
+            if i in self.static:
+                args.append(array[example].tolist())
+                continue
+            row = array[example]
+            name = self._name(i)
+            leaves = [Value(x, label=f"{name}{_index(row.shape, j)}") for j, x in enumerate(row.flat)]
+            inputs.update((leaf, len(inputs)) for leaf in leaves)
+            args.append(np.array(leaves, dtype=object).reshape(row.shape).tolist())
+        state = engine.state
+        previous = state.recording, state.grad_enabled
+        state.recording, state.grad_enabled = HINT, True
+        try:
+            result = self.fn(*args)
+        except RuntimeError as error:
+            if HINT in str(error):
+                raise TapeError(str(error)) from error
+            raise
+        finally:
+            state.recording, state.grad_enabled = previous
+        outputs, shape = _outputs(result)
+        order: list[Value] = []
+        seen: set[Value] = set()
+        for out in outputs:  # several outputs: one order, each node once
+            order += [node for node in topological_order(out) if node not in seen]
+            seen.update(order)
+        return Trace(order, inputs, outputs, shape)
+
+    def _check_rows(self, batch: _Batch, rows: np.ndarray) -> list[int]:
+        """Examples unlike the first: the smallest and largest along a fixed direction, and the last."""
+        picks = [int(rows[-1])]
+        if len(batch.inputs):
+            score = np.random.default_rng(0).standard_normal(len(batch.inputs)) @ batch.inputs[:, rows]
+            picks = [int(rows[np.argmin(score)]), int(rows[np.argmax(score)]), *picks]
+        return list(dict.fromkeys(p for p in picks if p != rows[0]))[:self.checks]
+
+
+# --- fit's backends (see train.BACKENDS): same contract as train.eager_gradients ---------------
+
+_TAPES: weakref.WeakKeyDictionary[Any, dict[Any, Tape | str]] = weakref.WeakKeyDictionary()
+
+
+def tape_gradients(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any],
+                   loss: Callable[[Any, Any], Value]) -> tuple[float, list[Any]]:
+    """Add d(mean loss)/dp to every parameter's .grad with a tape; return (mean loss, outputs).
+
+    One tape per (model, loss), recorded on the first batch. Whole-number targets (class
+    labels) are `static`: the loss gets them as plain numbers, one recording per label.
+    Raises TapeError when the loss or the model cannot be replayed.
+    """
+    targets = np.asarray(ys)
+    whole = targets.dtype.kind in "iub" or (targets.dtype.kind == "f" and bool(np.all(targets % 1 == 0)))
+    tapes = _TAPES.setdefault(model, {})
+    tape = tapes.get((loss, whole))
+    if isinstance(tape, str):  # this model and loss failed before
+        error = TapeError(tape)
+        error.known = True  # type: ignore[attr-defined]
+        raise error
+    if tape is None:
+        def example_loss(x: Any, y: Any) -> tuple[Value, Any]:
+            output = model(x)
+            return loss(output, y), output
+        example_loss.__name__ = f"{getattr(loss, '__name__', 'loss')}(model(x), y)"
+        tape = Tape(example_loss, static=[1] if whole else [])
+    batch = (np.asarray(xs, dtype=float), targets.astype(int) if whole else targets)
+    try:
+        mean, outputs = tape.run(batch)
+    except TapeError as error:
+        tapes[(loss, whole)] = str(error)
+        raise
+    tapes[(loss, whole)] = tape
+    return mean, outputs.tolist()
+
+
+def auto_gradients(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any],
+                   loss: Callable[[Any, Any], Value]) -> tuple[float, list[Any]]:
+    """fit's "auto" backend: the tape when it can replay the model and loss, else eager (with a warning)."""
+    from autograd_lite.train import eager_gradients  # here: train imports this module
+
+    try:
+        return tape_gradients(model, xs, ys, loss)
+    except TapeError as error:
+        if not getattr(error, "known", False):
+            warnings.warn(f"the tape cannot replay this model and loss, so training is eager (slower): "
+                          f"{str(error).split(HINT)[0].strip()}", stacklevel=3)
+        return eager_gradients(model, xs, ys, loss)
+
+
+class _Batch:
+    """The arguments of a batch: non-static numbers as one array (inputs, batch), static ones as rows."""
+
+    def __init__(self, arrays: list[np.ndarray], static: frozenset[int]) -> None:
+        self.arrays = arrays
+        self.size = len(arrays[0])
+        self.static = static
+        numeric = [a.reshape(self.size, -1) for i, a in enumerate(arrays) if i not in static]
+        self.inputs = np.concatenate(numeric, axis=1).T if numeric else np.empty((0, self.size))
+
+    def groups(self) -> dict[tuple[Any, ...], np.ndarray]:
+        """Examples by the values of their static arguments (one recording each)."""
+        if not self.static:
+            return {(): np.arange(self.size)}
+        columns = [[_frozen(x) for x in a.tolist()] for i, a in enumerate(self.arrays) if i in self.static]
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for example, key in enumerate(zip(*columns)):
+            groups.setdefault(key, []).append(example)
+        return {key: np.array(rows) for key, rows in groups.items()}
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+def _numbers(a: Any, name: str) -> np.ndarray:
+    try:
+        return np.asarray(a, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"Tape: argument {name!r} must be numbers, one row per example; got "
+                        f"{type(a).__name__}") from None
+
+
+def _frozen(x: Any) -> Any:
+    return tuple(_frozen(y) for y in x) if isinstance(x, list) else x
+
+
+def _index(shape: tuple[int, ...], j: int) -> str:
+    return "" if not shape else str(list(np.unravel_index(j, shape))).replace(" ", "")
+
+
+def _outputs(result: Any) -> tuple[list[Value], Any]:
+    """fn's result as a flat list of Values, and its shape (see Trace.shape)."""
+    if isinstance(result, Value):
+        return [result], None
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], Value):
+        rest, shape = _outputs(result[1])
+        if isinstance(shape, tuple):
+            raise TypeError("Tape: in fn's (loss, output), the output must be a Value or a list of Values")
+        return [result[0], *rest], ("pair", shape)
+    if isinstance(result, list) and result and all(isinstance(v, Value) for v in result):
+        return list(result), len(result)
+    raise TypeError(f"Tape: fn must return a Value, a list of Values, or (loss, output); got {result!r}")
+
+
+def _shaped(shape: Any, results: np.ndarray) -> np.ndarray:
+    return results[0] if shape is None else results.T
+
+
+def _signature(trace: Trace) -> list[tuple[Any, ...]]:
+    index = {node: i for i, node in enumerate(trace.order)}
+    return [("input", trace.inputs[n]) if n in trace.inputs else ("leaf", n) if not n._prev else
+            (n._rule.name, n._param, tuple(index[p] for p in n._prev)) for n in trace.order]  # type: ignore[union-attr]
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    return a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
+
+
+def _compare(first: Trace, other: Trace, example: int, other_example: int) -> None:
+    """TapeError unless both recordings made the same graph with the same constants."""
+    where = f"example {other_example} of the batch builds a different graph from example {example}"
+    a, b = _signature(first), _signature(other)
+    if len(a) != len(b) or len(first.outputs) != len(other.outputs):
+        raise TapeError(f"{where}: {len(b)} nodes instead of {len(a)}. {HINT}")
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x[0] == "leaf" and y[0] == "leaf":
+            if x[1] is not y[1] and not _same_number(x[1].data, y[1].data):
+                raise TapeError(f"{where}: a constant is {describe(y[1])} there but {describe(x[1])} here; "
+                                f"it was computed from the example's values (e.g. from .data), and a replay "
+                                f"would use {x[1].data!r} for every example. {HINT}")
+        elif x[0] != y[0] or x[2:] != y[2:] or not _same_number(x[1], y[1]):  # op (or input), param, parents
+            raise TapeError(f"{where}: node {i} is {_what(first.order[i])} there but {_what(other.order[i])} "
+                            f"here. {HINT}")
+    index = {n: i for i, n in enumerate(first.order)}, {n: i for i, n in enumerate(other.order)}
+    if [index[0][n] for n in first.outputs] != [index[1][n] for n in other.outputs]:
+        raise TapeError(f"{where}: fn returns different nodes. {HINT}")
+
+
+def _what(node: Value) -> str:
+    if node._rule is None:
+        return f"the leaf {describe(node)}"
+    return f"{node._rule.name}({', '.join(describe(p) for p in node._prev)})"

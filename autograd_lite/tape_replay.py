@@ -1,0 +1,165 @@
+"""The tape's replay: a recorded graph laid out as rows of a NumPy array, run on a batch.
+
+Row i of a (rows, batch) array holds node i's value for every example, one example
+per column. Leaves come first, then the example's inputs, then the other nodes in
+*groups*: the nodes of one level of the graph (1 + the level of the deepest parent)
+that share an op, so that one NumPy call computes all of them (e.g. the 256 products
+w*h of a 16x16 layer). Forward calls each op's ``forward(numpy, ...)`` on whole rows;
+backward applies the chain rule, ``grad[parent] += local * grad[node]``, with the
+local derivatives from ``local_grads(numpy, ...)`` -- the rules in ops.py that eager
+backward uses. See tape.py for recording and the public API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from autograd_lite import engine
+from autograd_lite.engine import Value
+from autograd_lite.ops import Op
+
+
+@dataclass
+class Trace:
+    """One recording of a function: its graph in topological order, and what each node is."""
+
+    order: list[Value]
+    inputs: dict[Value, int]  # input leaf -> its number among the example's inputs
+    outputs: list[Value]
+    shape: Any  # the function's result: None (a Value), k (a list of k Values), ("pair", shape)
+
+
+@dataclass
+class Group:
+    """Same-op nodes of one level of the graph; their values are rows start..stop-1."""
+
+    op: Op
+    start: int
+    stop: int
+    parents: np.ndarray  # (arity, nodes): the rows of each node's inputs
+    param: tuple[np.ndarray, ...]  # () or the ops' plain-number parameters, shape (nodes, 1)
+    scatter: list[tuple[np.ndarray, np.ndarray]]  # (parent rows, their edges), see _scatter
+    nodes: list[Value]  # as recorded, for error messages
+
+
+class Program:
+    """A recorded graph laid out for NumPy: leaves, then inputs, then each group in turn."""
+
+    def __init__(self, trace: Trace, n_inputs: int) -> None:
+        self.leaves = [n for n in trace.order if not n._prev and n not in trace.inputs]
+        row = {node: i for i, node in enumerate(self.leaves)}
+        self.first_input = len(self.leaves)
+        row.update((node, self.first_input + k) for node, k in trace.inputs.items())
+        level: dict[Value, int] = dict.fromkeys(row, 0)
+        same: dict[tuple[int, str, int], list[Value]] = {}
+        for node in trace.order:
+            if node not in level:  # all of a node's parents are computed at lower levels
+                level[node] = 1 + max(level[p] for p in node._prev)
+                op: Op = node._rule  # type: ignore[assignment]
+                same.setdefault((level[node], op.name, len(node._prev)), []).append(node)
+        self.groups: list[Group] = []
+        size = self.first_input + n_inputs
+        for _, nodes in sorted(same.items(), key=lambda item: item[0][0]):  # by level
+            op = nodes[0]._rule  # type: ignore[assignment]
+            row.update((node, size + i) for i, node in enumerate(nodes))
+            parents = np.array([[row[p] for p in node._prev] for node in nodes], dtype=np.intp).T
+            param = (np.array([[float(n._param)] for n in nodes]),) if op.has_param else ()
+            self.groups.append(Group(op, size, size + len(nodes), parents, param,
+                                     _scatter(parents.reshape(-1)), nodes))
+            size += len(nodes)
+        self.size = size
+        self.outputs = np.array([row[node] for node in trace.outputs], dtype=np.intp)
+        self.shape = trace.shape
+
+    def forward(self, inputs: np.ndarray, examples: np.ndarray, keep: bool = False
+                ) -> tuple[np.ndarray, list[list[np.ndarray]]]:
+        """Every node's value for every example, as an array (rows, batch). `examples` are
+        the columns' positions in the batch, for error messages; `keep` saves each group's
+        inputs for backward."""
+        values = np.empty((self.size, inputs.shape[1]))
+        values[:self.first_input] = np.array([leaf.data for leaf in self.leaves]).reshape(-1, 1)
+        values[self.first_input:self.first_input + len(inputs)] = inputs
+        saved = []
+        for group in self.groups:
+            op = group.op
+            args = [*values[group.parents], *group.param]
+            if op.valid is not None:
+                _check_domain(group, args, op.valid(*args), examples)
+            out = values[group.start:group.stop] = op.forward(np, *args)
+            if op.valid is not None or engine.state.anomaly:  # a domain check cannot see overflow
+                _check_finite(group, args, out, examples, "forward")
+            if keep:
+                saved.append(args)
+        return values, saved
+
+    def backward(self, values: np.ndarray, saved: list[list[np.ndarray]], seed: float,
+                 examples: np.ndarray) -> np.ndarray:
+        """d(seed * output 0)/d(node) for every node and example: the chain rule on rows."""
+        grads = np.zeros_like(values)
+        grads[self.outputs[0]] = seed
+        for group, args in zip(reversed(self.groups), reversed(saved)):
+            out_grad = grads[group.start:group.stop]
+            local = _stacked(group.op.local_grads(np, values[group.start:group.stop], *args), out_grad.shape)
+            flows = (local * out_grad).reshape(-1, out_grad.shape[1])  # local * grad[node], one row per edge
+            for rows, edges in group.scatter:  # grad[parent] += the flows of all its edges
+                grads[rows] += flows[edges[:, 0]] if edges.shape[1] == 1 else flows[edges].sum(axis=1)
+            if engine.state.anomaly:
+                _check_finite(group, args, flows.reshape(local.shape), examples, "backward")
+        return grads
+
+
+def _stacked(local: tuple[Any, ...], shape: tuple[int, ...]) -> np.ndarray:
+    """The local derivatives as one array (arity, nodes, batch)."""
+    try:
+        stacked = np.array(local)
+        if stacked.shape[1:] == shape:
+            return stacked
+    except ValueError:
+        pass
+    return np.array([np.broadcast_to(d, shape) for d in local])  # a rule gave a plain number: spread it
+
+
+def _scatter(edge_parents: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Plan `grad[parent] += flow` over every edge. NumPy's `grads[rows] += x` adds only once
+    to a row that appears twice, so parents are bucketed by their number of edges m, and a
+    bucket adds flows[edges].sum(axis=1), with `edges` of shape (parents, m)."""
+    by_parent = np.argsort(edge_parents, kind="stable")
+    rows, first, counts = np.unique(edge_parents[by_parent], return_index=True, return_counts=True)
+    return [(rows[counts == m], by_parent[first[counts == m, None] + np.arange(m)])
+            for m in np.unique(counts)]
+
+
+# --- errors name the op, its inputs, the example and the recorded node ------------------------
+
+def _check_domain(group: Group, args: list[np.ndarray], ok: np.ndarray, examples: np.ndarray) -> None:
+    if not np.all(ok):
+        node, column = np.argwhere(~np.broadcast_to(ok, args[0].shape))[0]
+        raise ValueError(f"{_call(group, args, node, column)} for example {examples[column]} of the batch: "
+                         f"{group.op.domain}")
+
+
+def _check_finite(group: Group, args: list[np.ndarray], out: np.ndarray, examples: np.ndarray,
+                  where: str) -> None:
+    """Raise where an op made nan or inf from finite inputs (anywhere, under detect_anomaly)."""
+    bad = ~np.isfinite(out)
+    if where == "backward":
+        bad = bad.any(axis=0)
+    if not engine.state.anomaly:
+        bad &= np.all([np.isfinite(a) for a in args[:group.parents.shape[0]]], axis=0)
+    if np.any(bad):
+        node, column = np.argwhere(bad)[0]
+        call = f"{_call(group, args, node, column)} for example {examples[column]} of the batch"
+        if engine.state.anomaly:
+            raise FloatingPointError(f"anomaly in {where}: {call} gave a nan or inf")
+        raise OverflowError(f"{call} overflows a float")
+
+
+def _call(group: Group, args: list[np.ndarray], node: int, column: int) -> str:
+    recorded = group.nodes[node]
+    numbers = [repr(float(a[node, column])) for a in args[:group.parents.shape[0]]]
+    numbers += [repr(float(p[node, 0])) for p in group.param]
+    name = f" (node {recorded.label!r})" if recorded.label else ""
+    return f"{group.op.name}({', '.join(numbers)}){name}"
