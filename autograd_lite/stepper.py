@@ -57,7 +57,7 @@ class Step:
             line = (f"{pname}.grad += {local} × {name}.grad = {fmt(self.local[i], digits)} × "
                     f"{fmt(self.upstream, digits)} = {fmt(self.contributions[i], digits)}")
             if self.before[i] != 0:  # a second path into the same node: the grads add up
-                line += f"  → {pname}.grad = {fmt(self.after[i], digits)}"
+                line += f" → {pname}.grad = {fmt(self.after[i], digits)}"
             lines.append(line)
         return lines
 

@@ -1,0 +1,223 @@
+"""Step-through backward: the steps are backward(), the ledger's arithmetic, explain(), the HTML page."""
+
+from __future__ import annotations
+
+import math
+import re
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from autograd_lite.engine import Constant, Value, topological_order, value_sum
+from autograd_lite.stepper import Stepper, backward_steps, explain
+from autograd_lite.viz import HIGHLIGHT
+
+
+def mixed(x: float = 0.7, y: float = -1.3) -> tuple[Value, list[Value]]:
+    """A graph with every kind of op and nodes used more than once (so grads accumulate)."""
+    a, b = Value(x, "a"), Value(y, "b")
+    c = a * b
+    d = (c + a).tanh() * a.sigmoid()
+    e = value_sum([d, c.exp(), (a * a).log(), abs(b), (a - b) ** 3, b.relu(), b.leaky_relu(0.1)])
+    f = e.sin() + e.cos() / (1 + a**2) + 2**b
+    f.label = "f"
+    return f, [a, b]
+
+
+def seed003() -> tuple[Value, dict[str, Value]]:
+    """Seed 003's 2-2-1 sigmoid network with binary cross-entropy, its numbers as given."""
+    v = {name: Value(x, name) for name, x in [("x1", 0.5), ("x2", -0.5), ("w11", 0.15), ("w21", -0.2),
+                                              ("w12", 0.25), ("w22", 0.2), ("b1", 0.35), ("b2", -0.35),
+                                              ("v1", -0.3), ("v2", 0.5), ("b3", 0.1)]}
+    h1 = (v["w11"] * v["x1"] + v["w21"] * v["x2"] + v["b1"]).sigmoid()
+    h2 = (v["w12"] * v["x1"] + v["w22"] * v["x2"] + v["b2"]).sigmoid()
+    p = (v["v1"] * h1 + v["v2"] * h2 + v["b3"]).sigmoid()
+    loss = -p.log()  # binary cross-entropy with y = 1
+    loss.label = "L"
+    return loss, v
+
+
+def test_running_the_steps_gives_exactly_backward() -> None:
+    stepped, (a1, b1) = mixed()
+    deque_of_steps = list(backward_steps(stepped))
+    plain, (a2, b2) = mixed()
+    plain.backward()
+    assert (a1.grad, b1.grad) == (a2.grad, b2.grad)  # bit for bit: the same code did it
+    assert [n.grad for n in topological_order(stepped)] == [n.grad for n in topological_order(plain)]
+    assert len(deque_of_steps) == sum(1 for n in topological_order(stepped) if n._prev)
+
+
+def test_each_step_records_the_chain_rule_it_applied() -> None:
+    root, _ = mixed()
+    last = {}
+    for step in backward_steps(root):
+        assert step.upstream == step.node.grad
+        assert step.local == step.node._local and step.parents == step.node._prev
+        assert step.contributions == tuple(d * step.upstream for d in step.local)
+        for before, added, after in zip(step.before, step.contributions, step.after):
+            assert after == before + added
+        last.update(zip(step.parents, step.after))
+    assert all(node.grad == grad for node, grad in last.items())  # the last `after` is the final grad
+
+
+def test_leaves_accumulate_as_in_backward() -> None:
+    root, (a, b) = mixed()
+    root.backward()
+    once = a.grad
+    steps = [s for s in backward_steps(root) if a in s.parents]
+    assert a.grad == pytest.approx(2 * once, rel=1e-15)
+    assert steps[0].before[steps[0].parents.index(a)] == once  # starts from the grad it had
+    last = steps[-1].parents
+    assert steps[-1].after[len(last) - 1 - last[::-1].index(a)] == a.grad
+
+
+def test_ledger_lines_show_the_arithmetic() -> None:
+    a, b = Value(2.0, "a"), Value(-3.0, "b")
+    c = a * b
+    c.label = "c"
+    (step,) = list(backward_steps(c))
+    assert step.ledger() == ["a.grad += ∂c/∂a × c.grad = -3.0 × 1.0 = -3.0",
+                             "b.grad += ∂c/∂b × c.grad = 2.0 × 1.0 = 2.0"]
+    x = Value(3.0, "x")
+    y = x * x
+    y.label = "y"
+    (square,) = list(backward_steps(y))  # the second path into x adds on: the grads add up
+    assert square.ledger() == ["x.grad += ∂y/∂x × y.grad = 3.0 × 1.0 = 3.0",
+                               "x.grad += ∂y/∂x × y.grad = 3.0 × 1.0 = 3.0 → x.grad = 6.0"]
+    x = Value(3.0, "x")
+    z = 2 * x
+    z.label = "z"
+    assert list(backward_steps(z))[0].ledger() == ["x.grad += ∂z/∂x × z.grad = 2.0 × 1.0 = 2.0"]
+    assert len(list(backward_steps(z))[0].ledger(hide_constants=False)) == 2
+
+
+def test_ledger_uses_a_formula_when_the_rule_has_one() -> None:
+    a, b = Value(2.0, "a"), Value(-3.0, "b")
+    c = a * b
+    c.label = "c"
+    c._rule = SimpleNamespace(name="mul", symbol="*", local_text=("{1}.data", "{0}.data"))  # as ops could say
+    (step,) = list(backward_steps(c))
+    assert step.ledger()[1] == "b.grad += a.data × c.grad = 2.0 × 1.0 = 2.0"  # the issue's example
+
+
+def test_stepper_states_match_the_live_backward_pass() -> None:
+    live_root, _ = seed003()
+    live = []
+    order = topological_order(live_root)
+    for _step in backward_steps(live_root):
+        live.append({n: n.grad for n in order})
+    root, _ = seed003()
+    stepper = Stepper(root)
+    assert len(stepper) == len(live)
+    order = topological_order(root)
+    for k in range(len(stepper)):
+        assert [stepper.grads_at(k)[n] for n in order] == list(live[k].values())
+        for node in stepper.final_at(k):
+            assert stepper.grads_at(k)[node] == node.grad  # a grad marked final never changes again
+    assert root in stepper.final_at(0) and len(stepper.final_at(-1)) == len(order)
+
+
+def test_stepper_starts_clean_and_can_leave_the_graph_alone() -> None:
+    root, v = seed003()
+    root.backward()
+    clean = {k: x.grad for k, x in v.items()}
+    Stepper(root)  # zeroes first: one clean backward, not an accumulated second one
+    assert {k: x.grad for k, x in v.items()} == clean
+    for x in v.values():
+        x.grad = 5.0
+    Stepper(root, keep_grads=False)
+    assert all(x.grad == 5.0 for x in v.values())
+    Stepper(root, zero_grad=False)
+    assert v["w11"].grad == pytest.approx(5.0 + clean["w11"], rel=1e-15)
+
+
+def test_seed_003_numbers() -> None:
+    """The worked example's forward values and gradients, by hand (sigmoid' = s(1 - s))."""
+    root, v = seed003()
+    Stepper(root)
+    s = lambda z: 1 / (1 + math.exp(-z))  # noqa: E731
+    h1, h2 = s(0.5 * 0.15 + -0.5 * -0.2 + 0.35), s(0.5 * 0.25 + -0.5 * 0.2 - 0.35)
+    p = s(-0.3 * h1 + 0.5 * h2 + 0.1)
+    assert root.data == pytest.approx(-math.log(p), rel=1e-14)
+    dz3 = p - 1  # d(-log p)/dz3 for a sigmoid output
+    assert v["b3"].grad == pytest.approx(dz3, rel=1e-13)
+    assert v["v1"].grad == pytest.approx(dz3 * h1, rel=1e-13)
+    assert v["w11"].grad == pytest.approx(dz3 * -0.3 * h1 * (1 - h1) * 0.5, rel=1e-13)
+    assert v["w22"].grad == pytest.approx(dz3 * 0.5 * h2 * (1 - h2) * -0.5, rel=1e-13)
+
+
+def test_draw_a_step() -> None:
+    root, v = seed003()
+    stepper = Stepper(root, params=[x for k, x in v.items() if not k.startswith("x")])
+    source = stepper.draw(2).source
+    current = [line for line in source.splitlines() if f'COLOR="{HIGHLIGHT}"' in line and "TABLE" in line]
+    assert len(current) == 1 and "data" in current[0]
+    assert source.count("✓") == len([n for n in stepper.final_at(2) if not isinstance(n, Constant)])
+    assert all(line in source for line in stepper.ledger(2))
+    assert "backward step 3 of" in source
+
+
+def test_explain_sums_paths_to_the_gradient() -> None:
+    x = Value(3.0, "x")
+    f = x * x + x
+    f.label = "f"
+    e = explain(f, x)
+    assert len(e.paths) == 3 and e.total == 7.0  # 2x + 1: x·1, x·1 (the two edges of x*x), and 1
+    assert sorted(p.product for p in e.paths) == [1.0, 3.0, 3.0]
+    assert "3 paths from x to f" in str(e) and "total = 7.0" in str(e)
+    root, (a, b) = mixed()
+    root.backward()
+    for leaf in (a, b):
+        assert explain(root, leaf).total == pytest.approx(leaf.grad, rel=1e-12)
+    assert explain(root, root).total == 1.0
+
+
+def test_explain_agrees_with_pytorch() -> None:
+    root, v = seed003()
+    t = {k: torch.tensor(x.data, dtype=torch.float64, requires_grad=True) for k, x in v.items()}
+    h1 = torch.sigmoid(t["w11"] * t["x1"] + t["w21"] * t["x2"] + t["b1"])
+    h2 = torch.sigmoid(t["w12"] * t["x1"] + t["w22"] * t["x2"] + t["b2"])
+    loss = -torch.log(torch.sigmoid(t["v1"] * h1 + t["v2"] * h2 + t["b3"]))
+    loss.backward()
+    for k in ("x1", "w11", "b2", "v2"):
+        assert explain(root, v[k]).total == pytest.approx(t[k].grad.item(), rel=1e-12)
+    assert len(explain(root, v["x1"]).paths) == 2  # through h1 and through h2
+
+
+def test_explain_refuses_exponentially_many_paths() -> None:
+    x = Value(1.0001, "x")
+    y = x
+    for _ in range(10):
+        y = y * y  # each level doubles the paths: 2**10 of them
+    with pytest.raises(ValueError, match=r"1024 paths from x to n\d+, more than max_paths=200"):
+        explain(y, x)
+    assert len(explain(y, x, max_paths=2000).paths) == 1024
+    with pytest.raises(ValueError, match="not part of the graph"):
+        explain(y, Value(2.0))
+
+
+def test_html_page_is_self_contained_and_complete() -> None:
+    root, v = seed003()
+    stepper = Stepper(root, params=[x for k, x in v.items() if not k.startswith("x")])
+    page = stepper.html()
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 1
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)  # nothing from the network
+    assert "<link" not in page and "import(" not in page
+    assert len(page) < 150_000
+    assert page.count("<li data-step=") == len(stepper.ledger())  # the ledger, readable without JS
+    assert stepper.html() == page  # deterministic
+    fragment = stepper._repr_html_()
+    assert "<html" not in fragment and "al-stepper" in fragment and "<script>" in fragment
+
+
+def test_html_refuses_a_graph_too_big_to_read() -> None:
+    big = value_sum(Value(float(i)) * Value(2.0) for i in range(100))
+    with pytest.raises(ValueError, match="max_nodes=150"):
+        Stepper(big).html()
+
+
+def test_save(tmp_path) -> None:
+    root, _ = seed003()
+    path = Stepper(root).save(tmp_path / "steps.html")
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
