@@ -158,8 +158,10 @@ def _check_finite(group: Group, args: list[np.ndarray], out: np.ndarray, example
 
 
 def _call(group: Group, args: list[np.ndarray], node: int, column: int) -> str:
+    """Like the eager engine's messages, e.g. log('x' (= -3.0)), with this example's numbers."""
     recorded = group.nodes[node]
-    numbers = [repr(float(a[node, column])) for a in args[:group.parents.shape[0]]]
+    numbers = [f"{p.label!r} (= {float(a[node, column])!r})" if p.label else repr(float(a[node, column]))
+               for p, a in zip(recorded._prev, args)]
     numbers += [repr(float(p[node, 0])) for p in group.param]
     name = f" (node {recorded.label!r})" if recorded.label else ""
     return f"{group.op.name}({', '.join(numbers)}){name}"

@@ -1,0 +1,335 @@
+"""The batched tape: same losses and gradients as eager backward, and clear errors."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from autograd_lite.engine import Value, detect_anomaly, no_grad, value_sum
+from autograd_lite.losses import hinge
+from autograd_lite.nn import MLP
+from autograd_lite.tape import Tape, TapeError, auto_gradients, tape_gradients
+
+RNG = np.random.default_rng(5)
+
+
+def eager(fn, batch, static=(), reduction="mean", params=()):
+    """The reference: one graph for the whole batch, then backward(); returns (loss, grads)."""
+    for p in params:
+        p.grad = 0.0
+    losses = []
+    for i in range(len(batch[0])):
+        args = [a[i].tolist() if k in static else _values(a[i]) for k, a in enumerate(batch)]
+        losses.append(fn(*args))
+    total = value_sum(losses)
+    if reduction == "mean":
+        total = total / len(losses)
+    total.backward()
+    return total.data, np.array([p.grad for p in params])
+
+
+def _values(row):
+    return Value(float(row)) if row.ndim == 0 else [Value(float(x)) for x in row]
+
+
+def taped(fn, batch, params, **options):
+    for p in params:
+        p.grad = 0.0
+    reduction = options.pop("reduction", "mean")
+    loss = Tape.record(fn, batch, **options).run(batch, reduction=reduction)
+    return loss, np.array([p.grad for p in params])
+
+
+def moons_like(n=40):
+    X = RNG.normal(size=(n, 2))
+    y = np.where(X[:, 0] * X[:, 1] > 0, 1, -1)
+    return X, y
+
+
+# --- the same numbers as eager ---------------------------------------------------------------
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_mlp_hinge_with_l2_equals_eager_backward(reduction) -> None:
+    model = MLP(2, [8, 8, 1], seed=3)
+    params = model.parameters()
+
+    def loss(x, y):  # micrograd's demo loss, per example: the L2 term averages to itself
+        return hinge(model(x), y) + 1e-4 * value_sum([p * p for p in params])
+
+    X, y = moons_like()
+    want_loss, want = eager(loss, (X, y), static=[1], reduction=reduction, params=params)
+    got_loss, got = taped(loss, (X, y), params, static=[1], reduction=reduction)
+    assert got_loss == pytest.approx(want_loss, rel=1e-12)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert np.abs(want).max() > 1e-3  # the test can fail: gradients are not all zero
+
+
+def test_leaves_accumulate_and_each_run_reads_the_parameters_again() -> None:
+    model = MLP(3, [4, 2], activation="tanh", seed=1)
+    params = model.parameters()
+    X, T = RNG.normal(size=(10, 3)), RNG.normal(size=(10, 2))
+    fn = lambda x, t: value_sum([(o - ti) ** 2 for o, ti in zip(model(x), t)])  # noqa: E731
+    tape = Tape.record(fn, (X, T))
+    for p in params:
+        p.grad = 0.0
+    tape.run((X, T))
+    once = np.array([p.grad for p in params])
+    tape.run((X, T))  # no zero_grad: the gradients add up, as with eager backward
+    np.testing.assert_allclose([p.grad for p in params], 2 * once, rtol=1e-14)
+    for p in params:  # an SGD step
+        p.data -= 0.1 * p.grad
+    want_loss, want = eager(fn, (X, T), params=params)
+    for p in params:
+        p.grad = 0.0
+    assert tape.run((X, T)) == pytest.approx(want_loss, rel=1e-12)
+    np.testing.assert_allclose([p.grad for p in params], want, rtol=1e-12, atol=1e-14)
+
+
+def test_gradients_match_pytorch_float64() -> None:
+    torch = pytest.importorskip("torch")
+    model = MLP(4, [5, 3], activation="sigmoid", seed=7)
+    X, T = RNG.normal(size=(16, 4)), RNG.uniform(size=(16, 3))
+    # targets as Values of the tape (the product's mse reads plain-number targets)
+    tape = Tape.record(lambda x, t: value_sum([(o - ti) ** 2 for o, ti in zip(model(x), t)]) / 3, (X, T))
+    got_loss = tape.run((X, T))
+    layers = [(torch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=torch.float64,
+                            requires_grad=True),
+               torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64, requires_grad=True))
+              for layer in model.layers]
+    h = torch.tensor(X)
+    for i, (W, b) in enumerate(layers):
+        h = h @ W.T + b
+        h = torch.sigmoid(h) if i == 0 else h
+    want_loss = ((h - torch.tensor(T)) ** 2).mean()
+    want_loss.backward()
+    assert got_loss == pytest.approx(want_loss.item(), rel=1e-12)
+    for layer, (W, b) in zip(model.layers, layers):
+        np.testing.assert_allclose([[w.grad for w in n.w] for n in layer.neurons], W.grad.numpy(), rtol=1e-11)
+        np.testing.assert_allclose([n.b.grad for n in layer.neurons], b.grad.numpy(), rtol=1e-11)
+
+
+# random graphs over every op: the tape must agree with eager backward
+UNARY = ["tanh", "sigmoid", "sin", "cos", "relu", "abs", "leaky_relu", "square", "cube", "log1p_sq",
+         "exp_tanh", "recip", "sqrt", "pow"]
+
+
+def _apply(kind: str, x: Value, y: Value) -> Value:
+    if kind == "leaky_relu":
+        return x.leaky_relu(0.1)
+    if kind == "square":
+        return x**2
+    if kind == "cube":
+        return x**3
+    if kind == "log1p_sq":  # log of something positive
+        return (1 + x * x).log()
+    if kind == "exp_tanh":
+        return x.tanh().exp()
+    if kind == "recip":
+        return x / (1 + x * x)
+    if kind == "sqrt":
+        return (x * x + 0.5).sqrt()
+    if kind == "pow":  # Value exponent, positive base
+        return (x * x + 1) ** y.tanh()
+    if kind == "abs":
+        return abs(x)
+    return getattr(x, kind)()
+
+
+@st.composite
+def programs(draw):
+    n_inputs = draw(st.integers(1, 3))
+    n_params = draw(st.integers(1, 3))
+    steps = []
+    for i in range(draw(st.integers(1, 12))):
+        n = n_inputs + n_params + i
+        kind = draw(st.sampled_from(["add", "mul", "sum", *UNARY]))
+        picks = draw(st.lists(st.integers(0, n - 1), min_size=2, max_size=4))
+        steps.append((kind, picks))
+    outs = draw(st.lists(st.integers(0, n_inputs + n_params + len(steps) - 1), min_size=1, max_size=3))
+    return n_inputs, n_params, steps, outs
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs(), st.integers(0, 2**31))
+def test_random_graphs_equal_eager(program, seed) -> None:
+    n_inputs, n_params, steps, outs = program
+    rng = np.random.default_rng(seed)
+    params = [Value(v, label=f"p{i}") for i, v in enumerate(rng.uniform(-1.5, 1.5, n_params))]
+
+    def fn(x):
+        nodes = [*x, *params]
+        for kind, picks in steps:
+            a, b = nodes[picks[0]], nodes[picks[1]]
+            if kind == "add":
+                nodes.append(a + b)
+            elif kind == "mul":
+                nodes.append(a * b)
+            elif kind == "sum":
+                nodes.append(value_sum([nodes[i] for i in picks]))
+            else:
+                nodes.append(_apply(kind, a, b))
+        return value_sum([nodes[i] for i in outs] + [params[0] * 0.5])
+
+    X = rng.uniform(-1.5, 1.5, (7, n_inputs))
+    try:
+        want_loss, want = eager(fn, (X,), params=params)
+    except (ValueError, OverflowError):
+        assume(False)
+    assume(math.isfinite(want_loss) and np.all(np.isfinite(want)) and np.abs(want).max() < 1e8)
+    got_loss, got = taped(fn, (X,), params)
+    assert got_loss == pytest.approx(want_loss, rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12 * (1 + np.abs(want).max()))
+
+
+# --- what fn returns ----------------------------------------------------------------------
+
+def test_forward_returns_one_row_per_example_in_the_shape_of_fn_result() -> None:
+    model = MLP(2, [3, 2], seed=2)
+    X = RNG.normal(size=(5, 2))
+    with no_grad():
+        want = np.array([[o.data for o in model(list(x))] for x in X])
+    np.testing.assert_allclose(Tape.record(model, X).forward(X), want, rtol=1e-14)
+    first = Tape.record(lambda x: model(x)[0], X).forward(X)
+    assert first.shape == (5,)
+    np.testing.assert_allclose(first, want[:, 0], rtol=1e-14)
+    losses, outputs = Tape.record(lambda x: (model(x)[1] ** 2, model(x)), X).forward(X)
+    np.testing.assert_allclose(losses, want[:, 1] ** 2, rtol=1e-14)
+    np.testing.assert_allclose(outputs, want, rtol=1e-14)
+
+
+def test_run_with_a_loss_and_an_output_returns_both() -> None:
+    model = MLP(2, [3, 1], seed=2)
+    X, y = moons_like(12)
+    loss, outputs = Tape.record(lambda x, t: (hinge(s := model(x), t), s), (X, y), static=[1]).run((X, y))
+    with no_grad():
+        scores = [model(list(x)).data for x in X]
+    np.testing.assert_allclose(outputs, scores, rtol=1e-14)
+    assert loss == pytest.approx(np.mean(np.maximum(0, 1 - y * np.array(scores))), rel=1e-12)
+
+
+def test_static_arguments_get_plain_numbers_and_one_recording_each() -> None:
+    seen = []
+
+    def fn(x, label):
+        seen.append(label)
+        assert type(label) is int
+        return x * label
+
+    X, labels = np.array([1.0, 2.0, 3.0, 4.0]), np.array([1, -1, 1, 2])
+    tape = Tape.record(fn, (X, labels), static=[1])
+    assert sorted(tape.programs) == [(-1,), (1,), (2,)]
+    assert tape.forward((X, labels)).tolist() == [1.0, -2.0, 3.0, 8.0]
+    assert tape.run((X, labels), reduction="sum") == 10.0
+
+
+def test_inputs_can_be_rows_of_any_shape_and_recording_under_no_grad_works() -> None:
+    batch = RNG.normal(size=(4, 2, 3))
+    with no_grad():
+        tape = Tape.record(lambda m: value_sum([value_sum(row) * (i + 1) for i, row in enumerate(m)]), batch)
+        got = tape.forward(batch)
+    np.testing.assert_allclose(got, batch[:, 0].sum(1) + 2 * batch[:, 1].sum(1), rtol=1e-14)
+
+
+def test_a_long_chain_records_and_replays() -> None:
+    def chain(x):
+        for _ in range(3000):
+            x = x * 1.0001 + 0.001
+        return x
+    X = np.array([0.5, 1.0])
+    tape = Tape.record(chain, X)
+    assert tape.forward(X) == pytest.approx([chain(Value(0.5)).data, chain(Value(1.0)).data], rel=1e-12)
+
+
+# --- errors: a replay must never silently go wrong ----------------------------------------
+
+def test_comparing_values_while_recording_raises_with_the_fix() -> None:
+    with pytest.raises(TapeError, match=r"comparing .* while recording a tape.*static.*eager"):
+        Tape.record(lambda x: x.relu() if x > 0 else x * 0.1, np.array([1.0, -1.0]))
+
+
+def test_float_of_a_value_while_recording_raises() -> None:
+    with pytest.raises(TapeError, match=r"float\('x' \(= 2.0\)\) while recording"):
+        Tape.record(lambda x: x * float(x), np.array([2.0, 3.0]))
+    assert float(Value(2.5)) == 2.5  # outside a recording, float() works
+
+
+def test_branching_on_data_is_caught_by_recording_other_examples() -> None:
+    with pytest.raises(TapeError, match=r"example \d of the batch builds a different graph from example 0"):
+        Tape.record(lambda x: x.tanh() if x.data > 0 else x.sin(), np.array([1.0, 2.0, -3.0, 0.5]))
+
+
+def test_a_constant_computed_from_the_data_is_caught() -> None:
+    def softmax_shift(z):  # the log-sum-exp trick with the max taken from .data
+        m = max(v.data for v in z)
+        return value_sum([(v - m).exp() for v in z]).log() + m
+    with pytest.raises(TapeError, match="a constant is .* computed from the example's values"):
+        Tape.record(softmax_shift, RNG.normal(size=(6, 3)))
+
+
+def test_a_domain_error_on_replay_names_the_op_the_value_and_the_example() -> None:
+    tape = Tape.record(lambda x: x.log(), np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"log\('x' \(= -3\.0\)\) for example 2 of the batch: log is only"):
+        tape.run(np.array([1.0, 2.0, -3.0]))
+
+
+def test_overflow_and_anomalies_raise_like_eager() -> None:
+    tape = Tape.record(lambda x: (x**3).tanh(), np.array([1.0]))
+    with pytest.raises(OverflowError, match=r"powc\('x' \(= 1e\+200\), 3\.0\) for example 1 .* overflows"):
+        tape.run(np.array([1.0, 1e200]))
+    tape = Tape.record(lambda x: x * x * 1e300, np.array([1.0]))
+    assert tape.forward(np.array([1e10])).tolist() == [math.inf]  # as eager: a float product overflows to inf
+    with detect_anomaly(), pytest.raises(FloatingPointError, match="anomaly in forward: mul"):
+        tape.forward(np.array([1.0, 1e10]))
+
+
+@pytest.mark.parametrize("batch, error, message", [
+    ((np.ones((3, 2)), np.ones(4)), ValueError, "same number"),
+    ((np.ones((3, 3)), np.ones(3)), ValueError, "shapes"),
+    ((np.array(["a", "b", "c"]).reshape(3, 1), np.ones(3)), TypeError, "must be numbers"),
+    ((np.ones((3, 2)), 1.0), ValueError, "one row per example"),
+])
+def test_bad_batches_are_explained(batch, error, message) -> None:
+    tape = Tape.record(lambda x, t: x[0] * t, (np.ones((2, 2)), np.ones(2)))
+    with pytest.raises(error, match=message):
+        tape.run(batch)
+
+
+def test_run_needs_a_loss_and_fn_must_return_values() -> None:
+    with pytest.raises(TypeError, match="use Tape.forward"):
+        Tape.record(lambda x: [x, x * 2], np.ones(2)).run(np.ones(2))
+    with pytest.raises(TypeError, match="must return a Value"):
+        Tape.record(lambda x: 3.0, np.ones(2))
+
+
+# --- fit's backends ------------------------------------------------------------------------
+
+def test_tape_backend_equals_the_eager_backend() -> None:
+    from autograd_lite.train import eager_gradients
+    X, y = moons_like(20)
+    xs, ys = X.tolist(), y.tolist()
+    model = MLP(2, [6, 1], seed=4)
+    results = []
+    for backend in (eager_gradients, tape_gradients):
+        model.zero_grad()
+        mean, outputs = backend(model, xs, ys, hinge)
+        results.append((mean, outputs, [p.grad for p in model.parameters()]))
+    (m1, o1, g1), (m2, o2, g2) = results
+    assert m2 == pytest.approx(m1, rel=1e-12)
+    np.testing.assert_allclose(o2, o1, rtol=1e-13)
+    np.testing.assert_allclose(g2, g1, rtol=1e-12, atol=1e-15)
+
+
+def test_auto_backend_falls_back_to_eager_with_one_warning() -> None:
+    model = MLP(2, [3, 1], seed=4)
+    peeking = lambda out, y: (out - out.data) ** 2 + out * y  # noqa: E731 - reads .data: not replayable
+    X, y = moons_like(8)
+    with pytest.warns(UserWarning, match="training is eager.*a constant"):
+        first = auto_gradients(model, X.tolist(), y.tolist(), peeking)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert auto_gradients(model, X.tolist(), y.tolist(), peeking) == first
