@@ -128,7 +128,7 @@ class Stepper:
         self.root = root
         self.params = params
         self.order = topological_order(root)
-        self.names = node_names(self.order)
+        self.names = node_names(self.order, params=params)
         saved = {node: node.grad for node in self.order}
         if zero_grad:
             root.zero_grad()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -112,10 +113,29 @@ def node_ids(order: Sequence[Value]) -> dict[Value, str]:
     return {node: f"n{i}" for i, node in enumerate(order)}
 
 
-def node_names(order: Sequence[Value], digits: int = 4) -> dict[Value, str]:
-    """What drawings and ledgers call a node: its label, its value for a constant, else its id."""
-    return {node: node.label or (fmt(node.data, digits) if isinstance(node, Constant) else f"n{i}")
-            for i, node in enumerate(order)}
+def node_names(order: Sequence[Value], digits: int = 4, params: Any = None) -> dict[Value, str]:
+    """What drawings and ledgers call a node: its label, its value for a constant, else its id.
+
+    When a model's parameters share labels (every neuron has a 'w1'), they are named by their
+    place in the model instead: 'L1N2.w1' is weight 1 of neuron 2 of layer 1."""
+    names = {node: node.label or (fmt(node.data, digits) if isinstance(node, Constant) else f"n{i}")
+             for i, node in enumerate(order)}
+    if hasattr(params, "named_parameters"):
+        seen: dict[str, int] = {}
+        for node in order:
+            seen[node.label] = seen.get(node.label, 0) + 1
+        for path, p in params.named_parameters():
+            if p in names and seen.get(p.label, 0) > 1:
+                names[p] = _short_path(path)
+    return names
+
+
+def _short_path(path: str) -> str:
+    """'layers.0.neurons.1.w.0' -> 'L1N2.w1' (1-based, as the labels)."""
+    short = path
+    for pattern, repl in ((r"layers\.(\d+)\.?", "L{}"), (r"neurons\.(\d+)\.?", "N{}"), (r"w\.(\d+)$", "w{}")):
+        short = re.sub(pattern, lambda m, r=repl: r.format(int(m.group(1)) + 1), short)
+    return re.sub(r"(N\d+)(?=[wb])", r"\1.", short)
 
 
 def parameter_set(params: Any) -> set[Value]:
@@ -165,6 +185,7 @@ class Options:
     hide_constants: bool
     legend: bool
     digits: int
+    model: Any = None  # what was passed as params (for parameter names)
 
 
 # --- the drawing ---------------------------------------------------------------------------
@@ -210,7 +231,8 @@ def draw_graph(root: Value, *, rankdir: str | None = None, params: Any = None, c
                moment: Moment | None = None) -> Drawing:
     """draw_dot without the argument checks, and with an optional stepper `moment`."""
     order = topological_order(root)
-    opts = Options(rankdir or "LR", parameter_set(params), color, show_local, hide_constants, legend, digits)
+    opts = Options(rankdir or "LR", parameter_set(params), color, show_local, hide_constants, legend, digits,
+                   params)
     if collapse is None:
         size = count_drawn(order, hide_constants)
         if size <= max_nodes:
@@ -286,7 +308,7 @@ def table(rows: Sequence[str], *, fill: str, border: tuple[str, int, str]) -> st
 
 def _draw_nodes(root: Value, order: list[Value], opts: Options, moment: Moment | None) -> Drawing:
     """One box per Value and one small node per op (the uncollapsed drawing)."""
-    ids, names = node_ids(order), node_names(order, opts.digits)
+    ids, names = node_ids(order), node_names(order, opts.digits, opts.model)
     shown = [n for n in order if not (opts.hide_constants and isinstance(n, Constant))]
     grads = moment.grads if moment is not None else {n: n.grad for n in order}
     by_grad = use_grad_colours(opts, shown, moment)
@@ -363,7 +385,8 @@ def draw_op(dot: Drawing, node: Value, op_id: str, source: Callable[[Value], str
         if is_current and parent in current_edges:
             attrs.update(color=HIGHLIGHT, penwidth="2.2", fontcolor=HIGHLIGHT)
             if opts.show_local:
-                attrs["label"] += f" → +{fmt(local * upstream, opts.digits)}"
+                added = fmt(local * upstream, opts.digits)
+                attrs["label"] += f" → {added if added.startswith('-') else '+' + added}"
         dot.edge(start, op_id, **attrs)
 
 

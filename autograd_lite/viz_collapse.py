@@ -246,7 +246,7 @@ def draw_collapsed(root: Value, order: list[Value], opts: Options, model: Any, m
     # no numbers on edges: an edge label makes dot give every edge a node of its own, which spreads
     # the hundreds of layer-to-layer edges over a drawing tens of metres wide
     opts.show_local = False
-    ids, names = node_ids(order), node_names(order, opts.digits)
+    ids, names = node_ids(order), node_names(order, opts.digits, model)
     by_grad = use_grad_colours(opts, order, None)
     scale = grad_scale(laid.loose, root)
     dot = new_drawing(opts)

@@ -256,6 +256,8 @@ def test_collapse_works_with_autograd_lite_nn() -> None:
     source = draw_dot(y, params=model, collapse="neuron").source
     assert source.count("<B>layer ") == 9
     assert draw_dot(y, params=model, collapse="layer").source.count("<B>layer ") == 3
+    full = draw_dot(y, params=model, max_nodes=1000).source  # every neuron has a 'w1': named by place
+    assert "<B>L1N2.w1</B>" in full and "<B>L3N1.b</B>" in full and "<B>w1</B>" not in full
 
 
 def test_step_drawing_leaves_the_graph_alone() -> None:
