@@ -1,0 +1,137 @@
+"""Optimizers and schedules, step for step against torch.optim on the same model."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from autograd_lite.engine import Value
+from autograd_lite.losses import mse
+from autograd_lite.nn import MLP, to_torch
+from autograd_lite.optim import SGD, Adam, AdamW, ExponentialLR, LinearLR, StepLR
+from autograd_lite.train import batch_loss
+
+torch = pytest.importorskip("torch")
+
+rnd = random.Random(5)
+XS = [[rnd.uniform(-1, 1) for _ in range(3)] for _ in range(6)]
+YS = [[rnd.uniform(-1, 1) for _ in range(2)] for _ in range(6)]
+
+
+def torch_entries(net: torch.nn.Module) -> list[float]:
+    """The torch model's parameters in our named_parameters() order: per neuron, weights then bias."""
+    out = []
+    for linear in (m for m in net if isinstance(m, torch.nn.Linear)):
+        for j in range(linear.out_features):
+            out += linear.weight[j].tolist() + [linear.bias[j].item()]
+    return out
+
+
+CONFIGS = [
+    (SGD, torch.optim.SGD, {"lr": 0.1}),
+    (SGD, torch.optim.SGD, {"lr": 0.05, "momentum": 0.9}),
+    (SGD, torch.optim.SGD, {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.01}),
+    (SGD, torch.optim.SGD, {"lr": 0.05, "momentum": 0.8, "dampening": 0.3}),
+    (SGD, torch.optim.SGD, {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
+    (Adam, torch.optim.Adam, {"lr": 0.01}),
+    (Adam, torch.optim.Adam, {"lr": 0.02, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.1}),
+    (AdamW, torch.optim.AdamW, {"lr": 0.01}),
+    (AdamW, torch.optim.AdamW, {"lr": 0.03, "weight_decay": 0.2}),
+]
+
+
+@pytest.mark.parametrize(("ours_cls", "torch_cls", "hyper"), CONFIGS,
+                         ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CONFIGS)])
+def test_step_for_step_like_torch(ours_cls, torch_cls, hyper: dict) -> None:
+    model = MLP(3, [4, 2], activation="tanh", seed=0)
+    net = to_torch(model)
+    opt = ours_cls(model.parameters(), **hyper)
+    topt = torch_cls(net.parameters(), **hyper)
+    x = torch.tensor(XS, dtype=torch.float64)
+    y = torch.tensor(YS, dtype=torch.float64)
+    for _ in range(8):
+        opt.zero_grad()
+        loss, _ = batch_loss(model, XS, YS, mse)
+        loss.backward()
+        opt.step()
+        topt.zero_grad()
+        tloss = ((net(x) - y) ** 2).mean(dim=1).mean()  # mean over outputs, then over the batch
+        tloss.backward()
+        topt.step()
+        assert loss.data == pytest.approx(tloss.item(), rel=1e-12)
+        assert [p.data for p in model.parameters()] == pytest.approx(torch_entries(net), rel=1e-12, abs=1e-14)
+    assert opt.steps == 8
+
+
+schedulers = torch.optim.lr_scheduler
+SCHEDULES = [
+    (LinearLR, schedulers.LinearLR, {"start_factor": 1.0, "end_factor": 0.1, "total_iters": 7}),
+    (LinearLR, schedulers.LinearLR, {"start_factor": 0.25, "end_factor": 1.0, "total_iters": 4}),
+    (StepLR, schedulers.StepLR, {"step_size": 3, "gamma": 0.5}),
+    (ExponentialLR, schedulers.ExponentialLR, {"gamma": 0.9}),
+]
+
+
+@pytest.mark.parametrize(("ours_cls", "torch_cls", "args"), SCHEDULES)
+def test_schedules_match_torch(ours_cls, torch_cls, args: dict) -> None:
+    opt = SGD([Value(1.0)], lr=0.3)
+    topt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.3)
+    sched, tsched = ours_cls(opt, **args), torch_cls(topt, **args)
+    for _ in range(12):
+        assert opt.lr == pytest.approx(topt.param_groups[0]["lr"], rel=1e-12)
+        topt.step()
+        sched.step()
+        tsched.step()
+
+
+def test_micrographs_linear_decay() -> None:
+    opt = SGD([Value(1.0)], lr=1.0)
+    sched = LinearLR(opt, 1.0, 0.1, 100)
+    for k in range(100):  # micrograd's demo: learning_rate = 1.0 - 0.9 * k / 100
+        assert opt.lr == pytest.approx(1.0 - 0.9 * k / 100, rel=1e-14)
+        sched.step()
+
+
+def test_plain_sgd_is_p_minus_lr_times_grad() -> None:
+    a, b = Value(2.0), Value(-1.0)
+    a.grad, b.grad = 0.5, -4.0
+    SGD([a, b], lr=0.1).step()
+    assert (a.data, b.data) == (2.0 - 0.1 * 0.5, -1.0 + 0.1 * 4.0)
+
+
+def test_zero_grad() -> None:
+    ps = [Value(1.0), Value(2.0)]
+    for p in ps:
+        p.grad = 3.0
+    Adam(ps).zero_grad()
+    assert [p.grad for p in ps] == [0.0, 0.0]
+
+
+def test_a_nan_gradient_stops_the_step_before_anything_changes() -> None:
+    ps = [Value(1.0, label="w"), Value(2.0, label="b")]
+    ps[0].grad, ps[1].grad = 0.5, float("nan")
+    with pytest.raises(FloatingPointError, match=r"parameter 1 'b' \(= 2.0\) has grad nan"):
+        SGD(ps, lr=0.1).step()
+    assert [p.data for p in ps] == [1.0, 2.0]
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: SGD([], lr=0.1), "got no parameters; pass model.parameters()"),
+    (lambda: SGD([1.0], lr=0.1), "parameter 0 is a float, not a Value"),
+    (lambda: SGD([v := Value(1.0), v], lr=0.1), "a parameter appears twice"),
+    (lambda: SGD([Value(1.0)], lr=-0.1), "lr must be a finite number >= 0"),
+    (lambda: SGD([Value(1.0)], lr=float("nan")), "lr must be a finite number >= 0"),
+    (lambda: SGD([Value(1.0)], lr=0.1, nesterov=True), "nesterov needs momentum > 0"),
+    (lambda: Adam([Value(1.0)], betas=(0.9, 1.0)), "betas must be in [0, 1)"),
+    (lambda: LinearLR(SGD([Value(1.0)]), total_iters=0), "total_iters must be >= 1"),
+])
+def test_bad_hyperparameters_are_refused(make, message: str) -> None:
+    with pytest.raises((ValueError, TypeError)) as info:
+        make()
+    assert message in str(info.value)
+
+
+def test_repr_shows_the_hyperparameters() -> None:
+    assert repr(SGD([Value(1.0)], lr=0.1, momentum=0.9)) == (
+        "SGD(1 parameters, lr=0.1, momentum=0.9, weight_decay=0.0, dampening=0.0, nesterov=False)")
