@@ -26,8 +26,11 @@ optimizer step. The inputs are the tape's: fn gets one Value per input number.
 A replay is right only if the graph does not depend on the example's values. So
 while recording, comparing Values or float(Value) raises; and the function is
 recorded again on a few other examples of the batch (those with the smallest and
-largest values), and any difference in the graph or its constants raises
-TapeError. Arguments that choose the graph on purpose, like a class label that
+largest values): a different graph raises TapeError, and so does a constant that
+differs (it was computed from .data) unless the results do not depend on it, as
+with the max subtracted in the log-sum-exp trick (the tape replays both examples
+with both constants to check). A branch on .data that these examples happen not
+to take cannot be seen. Arguments that choose the graph on purpose, like a class label that
 picks a logit or a sign, go in `static`: fn gets them as plain numbers, and the
 tape keeps one recording per value.
 """
@@ -164,10 +167,17 @@ class Tape:
     def _program(self, key: tuple[Any, ...], batch: _Batch, rows: np.ndarray) -> Program:
         program = self.programs.get(key)
         if program is None:
-            trace = self._trace(batch, int(rows[0]))
-            for other in self._check_rows(batch, rows):
-                _compare(trace, self._trace(batch, other), int(rows[0]), other)
-            program = self.programs[key] = Program(trace, len(batch.inputs))
+            first = int(rows[0])
+            trace = self._trace(batch, first)
+            checks = [(other, self._trace(batch, other)) for other in self._check_rows(batch, rows)]
+            changes = [(other, _compare(trace, again, first, other), set(again.order))
+                       for other, again in checks]
+            program = Program(trace, len(batch.inputs))
+            for other, changed, nodes in changes:
+                if changed:  # the model's parameters are the leaves that both recordings share
+                    parameters = np.array([leaf in nodes for leaf in program.leaves], dtype=bool)
+                    _check_shift_only(program, batch, (first, other), changed, parameters)
+            self.programs[key] = program
         return program
 
     def _trace(self, batch: _Batch, example: int) -> Trace:
@@ -328,24 +338,55 @@ def _same_number(a: Any, b: Any) -> bool:
     return a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
 
 
-def _compare(first: Trace, other: Trace, example: int, other_example: int) -> None:
-    """TapeError unless both recordings made the same graph with the same constants."""
+def _compare(first: Trace, other: Trace, example: int, other_example: int) -> list[tuple[Value, Value]]:
+    """TapeError unless both recordings made the same graph; returns the constants that differ."""
     where = f"example {other_example} of the batch builds a different graph from example {example}"
     a, b = _signature(first), _signature(other)
     if len(a) != len(b) or len(first.outputs) != len(other.outputs):
         raise TapeError(f"{where}: {len(b)} nodes instead of {len(a)}. {HINT}")
+    changed = []
     for i, (x, y) in enumerate(zip(a, b)):
         if x[0] == "leaf" and y[0] == "leaf":
             if x[1] is not y[1] and not _same_number(x[1].data, y[1].data):
-                raise TapeError(f"{where}: a constant is {describe(y[1])} there but {describe(x[1])} here; "
-                                f"it was computed from the example's values (e.g. from .data), and a replay "
-                                f"would use {x[1].data!r} for every example. {HINT}")
+                changed.append((x[1], y[1]))
         elif x[0] != y[0] or x[2:] != y[2:] or not _same_number(x[1], y[1]):  # op (or input), param, parents
             raise TapeError(f"{where}: node {i} is {_what(first.order[i])} there but {_what(other.order[i])} "
                             f"here. {HINT}")
     index = {n: i for i, n in enumerate(first.order)}, {n: i for i, n in enumerate(other.order)}
     if [index[0][n] for n in first.outputs] != [index[1][n] for n in other.outputs]:
         raise TapeError(f"{where}: fn returns different nodes. {HINT}")
+    return changed
+
+
+def _check_shift_only(program: Program, batch: _Batch, examples: tuple[int, int],
+                      changed: list[tuple[Value, Value]], parameters: np.ndarray) -> None:
+    """A constant computed from the data is harmless if the results do not depend on it, like
+    the max subtracted in the log-sum-exp trick. Replay both examples with the constants of
+    either recording: the same outputs and parameter gradients, or TapeError."""
+    example, other = examples
+    columns = np.array(examples)
+    results = []
+    for constants in ([a.data for a, _ in changed], [b.data for _, b in changed]):
+        kept = [a.data for a, _ in changed]
+        for (a, _), number in zip(changed, constants):
+            a.data = number  # a constant made while recording, not one of the model's parameters
+        try:
+            with np.errstate(all="ignore"):
+                values, saved = program.forward(batch.inputs[:, columns], columns, keep=True)
+                grads = program.backward(values, saved, 1.0, columns)
+            results.append(np.concatenate([values[program.outputs], grads[:program.first_input][parameters]]))
+        except (ValueError, OverflowError):
+            results.append(np.full(1, np.nan))
+        finally:
+            for (a, _), number in zip(changed, kept):
+                a.data = number
+    scale = 1e-9 * (1.0 + np.nanmax(np.abs(results[0]), initial=0.0))
+    if results[0].shape != results[1].shape or not np.all(np.abs(results[0] - results[1]) <= scale):
+        a, b = changed[0]
+        raise TapeError(f"example {other} of the batch has a constant {describe(b)} where example {example} "
+                        f"has {describe(a)}: it was computed from the example's values (e.g. from .data), "
+                        f"and the results depend on it, so a replay using {a.data!r} for every example would "
+                        f"be wrong. {HINT}")
 
 
 def _what(node: Value) -> str:
