@@ -230,6 +230,7 @@ class Stepper:
 class ChainPath:
     nodes: tuple[Value, ...]  # from the node to the root
     factors: tuple[float, ...]  # the local derivative of each edge along it
+    inputs: tuple[int, ...]  # which input of the next node each edge is
     product: float
 
 
@@ -252,7 +253,10 @@ class Explanation:
                 f"{node} to {root} of the product of the local derivatives along it:")
         lines = [head]
         for path in self.paths:
-            route = " → ".join(self.names[n] for n in path.nodes)
+            route = self.names[path.nodes[0]]
+            for parent, child, i in zip(path.nodes, path.nodes[1:], path.inputs):
+                twice = child._prev.count(parent) > 1  # say which edge: x*x reads x as input 1 and 2
+                route += f" → {self.names[child]}" + (f" (as input {i + 1})" if twice else "")
             factors = " × ".join(fmt(d, digits) for d in path.factors) or "1"
             lines.append(f"  {route}:  {factors} = {fmt(path.product, digits)}")
         lines.append(f"  total = {fmt(self.total, digits)}   (what {node}.grad holds after "
@@ -288,16 +292,17 @@ def explain(root: Value, node: Value, max_paths: int = MAX_PATHS) -> Explanation
                          f"more than max_paths={max_paths}; the list would be unreadable. Explain a smaller "
                          "graph, or step through backward instead (Stepper).")
     paths: list[ChainPath] = []
-    stack: list[tuple[Value, tuple[Value, ...], tuple[float, ...]]] = [(node, (node,), ())]
+    Partial = tuple[Value, tuple[Value, ...], tuple[float, ...], tuple[int, ...]]  # a path being walked
+    stack: list[Partial] = [(node, (node,), (), ())]
     while stack:
-        at, route, factors = stack.pop()
+        at, route, factors, inputs = stack.pop()
         if at is root:
             product = 1.0
             for d in factors:
                 product *= d
-            paths.append(ChainPath(route, factors, product))
+            paths.append(ChainPath(route, factors, inputs, product))
             continue
         for child, i in reversed(children.get(at, [])):  # every child leads on to the root
-            stack.append((child, (*route, child), (*factors, child._local[i])))
+            stack.append((child, (*route, child), (*factors, child._local[i]), (*inputs, i)))
     return Explanation(root, node, tuple(paths), names)
 

@@ -132,10 +132,12 @@ def node_names(order: Sequence[Value], digits: int = 4, params: Any = None) -> d
 
 def _short_path(path: str) -> str:
     """'layers.0.neurons.1.w.0' -> 'L1N2.w1' (1-based, as the labels)."""
-    short = path
-    for pattern, repl in ((r"layers\.(\d+)\.?", "L{}"), (r"neurons\.(\d+)\.?", "N{}"), (r"w\.(\d+)$", "w{}")):
-        short = re.sub(pattern, lambda m, r=repl: r.format(int(m.group(1)) + 1), short)
-    return re.sub(r"(N\d+)(?=[wb])", r"\1.", short)
+    def one_based(m: re.Match[str]) -> str:
+        return str(int(m.group(1)) + 1)
+
+    short = re.sub(r"layers\.(\d+)\.?", lambda m: "L" + one_based(m), path)
+    short = re.sub(r"neurons\.(\d+)\.?", lambda m: "N" + one_based(m) + ".", short)
+    return re.sub(r"w\.(\d+)$", lambda m: "w" + one_based(m), short)
 
 
 def parameter_set(params: Any) -> set[Value]:

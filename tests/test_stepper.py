@@ -166,6 +166,7 @@ def test_explain_sums_paths_to_the_gradient() -> None:
     assert len(e.paths) == 3 and e.total == 7.0  # 2x + 1: x·1, x·1 (the two edges of x*x), and 1
     assert sorted(p.product for p in e.paths) == [1.0, 3.0, 3.0]
     assert "3 paths from x to f" in str(e) and "total = 7.0" in str(e)
+    assert "x → n1 (as input 2) → f:  3.0 × 1.0 = 3.0" in str(e)  # which edge of x*x
     root, (a, b) = mixed()
     root.backward()
     for leaf in (a, b):
