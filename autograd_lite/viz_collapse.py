@@ -87,6 +87,7 @@ class Box:
     neurons: set[int] = field(default_factory=set)
     members: list[Value] = field(default_factory=list)
     params: set[Value] = field(default_factory=set)
+    inputs: list[float] = field(default_factory=list)  # an inputs box of plain numbers: their values
 
 
 @dataclass
@@ -173,28 +174,34 @@ def plan(order: Sequence[Value], model: Any, mode: str, hide_constants: bool) ->
         hidden.update(n for n in order if isinstance(n, Constant))
     _box_inputs(order, children, box_of, boxes, hidden, layer_groups, index)
     loose = [n for n in order if n not in box_of and n not in hidden]
-    ordered = sorted(boxes.values(), key=lambda b: int(b.id[1:]))
+    ordered = [boxes[key] for key in sorted(boxes)]  # inputs (negative keys) first, then by position
     return Plan(box_of, ordered, loose, hidden)
 
 
 def _box_inputs(order: Sequence[Value], children: dict[Value, list[Value]], box_of: dict[Value, Box],
                 boxes: dict[int, Box], hidden: set[Value], layer_groups: _Groups,
                 index: dict[Value, int]) -> None:
-    """Many data inputs read by one layer (64 pixels) become one 'inputs' box."""
-    feeding: dict[int, list[Value]] = {}
+    """The data a layer reads, as one 'inputs' box: plain numbers (model([0.5, -0.5]) makes a
+    constant per weight that reads them) and, when there are many (64 pixels), Values too."""
+    feeding: dict[tuple[int, bool], list[Value]] = {}
+    box_params = {p for box in boxes.values() for p in box.params}
     for node in order:
         kids = children.get(node, [])
-        if node._prev or node in hidden or not kids or not all(k in box_of for k in kids):
+        if node._prev or not kids or not all(k in box_of for k in kids) or node in box_params:
             continue
         layers = {layer_groups.find(index[k]) for k in kids}
         if len(layers) == 1:
-            feeding.setdefault(layers.pop(), []).append(node)
-    for group, leaves in feeding.items():
-        if len(leaves) > MAX_LOOSE_INPUTS:
-            box = Box(f"i{group}", "inputs", members=leaves)
-            boxes[-1 - group] = box
+            feeding.setdefault((layers.pop(), isinstance(node, Constant)), []).append(node)
+    for (group, numbers), leaves in feeding.items():
+        if numbers or len(leaves) > MAX_LOOSE_INPUTS:
+            box = Box(f"i{group}" + "c" * numbers, "inputs", members=leaves)
+            if numbers:  # the numbers the first neuron read, in order, are the input vector
+                first = box_of[children[leaves[0]][0]]
+                box.inputs = [x.data for x in leaves if box_of[children[x][0]] is first]
+            boxes[-1 - 2 * group - numbers] = box
             for leaf in leaves:
                 box_of[leaf] = box
+                hidden.discard(leaf)
 
 
 def collapse_sizes(order: Sequence[Value], model: Any, hide_constants: bool) -> dict[str, int]:
@@ -210,6 +217,11 @@ def _span(values: list[float], digits: int) -> str:
 def _box_label(box: Box, opts: Options, fill: str) -> str:
     outputs = [m for m in box.members if m._rule is None or m._rule.name in ACTIVATIONS
                or not any(m in other._prev for other in box.members)]
+    if box.what == "inputs" and box.inputs:
+        shown = ", ".join(fmt(x, opts.digits) for x in box.inputs) if len(box.inputs) <= 4 \
+            else _span(box.inputs, opts.digits)
+        return table([f"<B>inputs</B> <I>({len(box.inputs)} numbers)</I>", f"data {shown}"],
+                     fill=fill, border=BORDERS["input"])
     if box.what == "inputs":
         rows = [f"<B>inputs</B> <I>({len(box.members)} values)</I>",
                 f"data {_span([m.data for m in box.members], opts.digits)}",

@@ -255,6 +255,9 @@ def test_collapse_works_with_autograd_lite_nn() -> None:
     y = model([1.0, -2.0, 0.5])
     source = draw_dot(y, params=model, collapse="neuron").source
     assert source.count("<B>layer ") == 9
+    # the plain numbers it was called on: one box, not one constant per weight that reads them
+    assert "<B>inputs</B> <I>(3 numbers)</I>" in source and "data 1.0, -2.0, 0.5" in source
+    assert source.count("inputs</B>") == 1 and source.count("-> g") == 4 + 16 + 4
     assert draw_dot(y, params=model, collapse="layer").source.count("<B>layer ") == 3
     full = draw_dot(y, params=model, max_nodes=1000).source  # every neuron has a 'w1': named by place
     assert "<B>L1N2.w1</B>" in full and "<B>L3N1.b</B>" in full and "<B>w1</B>" not in full
