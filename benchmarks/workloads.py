@@ -1,0 +1,312 @@
+"""The benchmark's workloads, once per implementation, all starting from the same weights.
+
+Implementations: autograd_lite's eager engine and its batched tape, micrograd 0.1.0,
+PyTorch with one 0-d tensor per scalar (what a scalar engine does, in C++), and
+PyTorch on whole batches (what people outgrow a scalar engine for). Each factory
+returns a `step()` that runs one forward + backward (+ SGD update for training
+steps), or None when the workload makes no sense for that implementation.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+EAGER, TAPE, MICROGRAD = "autograd_lite eager", "autograd_lite tape", "micrograd 0.1.0"
+TORCH_SCALAR, TORCH_BATCHED = "PyTorch scalar-per-op", "PyTorch batched"
+IMPLEMENTATIONS = [EAGER, TAPE, MICROGRAD, TORCH_SCALAR, TORCH_BATCHED]
+
+Step = Callable[[], Any]
+Weights = list[tuple[list[list[float]], list[float]]]  # per layer: W (nout rows of nin), b
+
+
+@dataclass
+class Sizes:
+    chains: tuple[int, ...] = (1_000, 1_000_000)  # nodes, counting each op's constant leaf
+    moons_points: int = 100
+    moons_hidden: tuple[int, ...] = (16, 16)
+    digits_batch: int = 32
+    digits_hidden: tuple[int, ...] = (16, 16)
+    real_digits: bool = True  # scikit-learn's digits; random pixels for a quick check of the harness
+
+
+QUICK = Sizes(chains=(100, 1_000), moons_points=8, moons_hidden=(4, 4), digits_batch=4, digits_hidden=(4, 4),
+              real_digits=False)
+
+
+def initial_weights(sizes: list[int], seed: int = 1337) -> Weights:
+    """micrograd's init, uniform(-1, 1) weights (its biases start at 0)."""
+    rng = random.Random(seed)
+    return [([[rng.uniform(-1, 1) for _ in range(nin)] for _ in range(nout)], [0.0] * nout)
+            for nin, nout in zip(sizes, sizes[1:])]
+
+
+# --- (1) a long chain of scalar ops: v = v * 1.0001, v = v + 0.001, ... then backward ---------
+
+def chain(impl: str, nodes: int) -> Step | None:
+    ops = nodes // 2  # every op also makes a constant leaf (1.0001, 0.001): two nodes per op
+    if impl in (EAGER, MICROGRAD):
+        if impl == EAGER:
+            from autograd_lite.engine import Value
+        else:
+            from micrograd.engine import Value  # type: ignore[no-redef]
+
+        def run() -> None:
+            v = Value(0.5)
+            for i in range(ops):
+                v = v + 0.001 if i % 2 else v * 1.0001
+            v.backward()
+        return run
+    if impl == TORCH_SCALAR:
+        import torch
+
+        def run_torch() -> None:
+            v = x = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+            for i in range(ops):
+                v = v + 0.001 if i % 2 else v * 1.0001
+            v.backward()
+            assert x.grad is not None
+        return run_torch
+    return None  # a chain is one example: nothing to batch
+
+
+# --- (2) micrograd's moons demo step and (3) a digits step --------------------------------------
+
+def moons_data(points: int) -> tuple[np.ndarray, np.ndarray]:
+    from autograd_lite.data import moons
+    data = moons(points, noise=0.1, seed=0)
+    return np.array(data.X), np.array(data.y) * 2 - 1  # labels -1/+1, as in the demo
+
+
+def digits_data(real: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    if not real:
+        rng = np.random.default_rng(0)
+        return rng.uniform(size=(64, 64)), rng.integers(0, 10, 64)
+    from autograd_lite.data import digits
+    data = digits()
+    return np.array(data.X), np.array(data.y)
+
+
+Batches = list[tuple[np.ndarray, np.ndarray]]
+
+
+def moons_step(impl: str, sizes: Sizes) -> Step | None:
+    """One full-batch step of micrograd's demo: MLP(2, [16, 16, 1]), mean hinge loss + 1e-4 * L2,
+    backward, SGD with the demo's learning rate 1 - 0.9 k / 100."""
+    X, y = moons_data(sizes.moons_points)
+    weights = initial_weights([2, *sizes.moons_hidden, 1])
+    steps = [0]
+
+    def lr() -> float:
+        steps[0] += 1
+        return 1.0 - 0.9 * (steps[0] % 100) / 100
+    return MAKERS[impl](weights, [(X, y)], "hinge", lr)[0]
+
+
+def digits_step(impl: str, sizes: Sizes) -> Step | None:
+    """One step on a batch of digits: MLP(64, [16, 16, 10]), mean squared error to the one-hot
+    target (micrograd has no exp or log, so no cross-entropy), backward, SGD with lr 0.1.
+    Consecutive steps take consecutive batches (8 of them, in turn), as in training."""
+    X, labels = digits_data(sizes.real_digits)
+    size = sizes.digits_batch
+    onehot = np.eye(10, dtype=int)[labels]
+    batches = [(X[i:i + size], onehot[i:i + size]) for i in range(0, 8 * size, size)]
+    steps = MAKERS[impl](initial_weights([64, *sizes.digits_hidden, 10]), batches, "mse", lambda: 0.1)
+    k = [0]
+
+    def step() -> None:
+        k[0] += 1
+        steps[k[0] % len(steps)]()
+    return step
+
+
+def _autograd_lite(impl: str, weights: Weights, batches: Batches, loss_name: str,
+                   lr: Callable[[], float]) -> list[Step]:
+    from autograd_lite.engine import Value, value_sum
+    from autograd_lite.losses import hinge, mse
+    from autograd_lite.nn import MLP
+    from autograd_lite.tape import Tape
+
+    sizes = [len(weights[0][0][0])] + [len(b) for _, b in weights]
+    model = MLP(sizes[0], sizes[1:])  # ReLU hidden layers, linear output, as micrograd
+    params = model.parameters()
+    for p, w in zip(params, _flat(weights)):
+        p.data = w
+
+    def example_loss(x: Any, target: Any) -> Value:
+        if loss_name == "hinge":  # the demo's L2 term is the same for every example: its mean is itself
+            return hinge(model(x), target) + 1e-4 * value_sum([p * p for p in params])
+        return mse(model(x), target)
+
+    if impl == TAPE:  # one tape, recorded on all the batches (targets are static: one recording each)
+        tape = Tape.record(example_loss, tuple(np.concatenate(part) for part in zip(*batches)), static=[1])
+
+    def make(Xb: np.ndarray, yb: np.ndarray) -> Step:
+        if impl == TAPE:
+            def step_tape() -> None:
+                model.zero_grad()
+                tape.run((Xb, yb))
+                _sgd(params, lr())
+            return step_tape
+        rows, targets = Xb.tolist(), yb.tolist()
+
+        def step_eager() -> None:
+            inputs = [[Value(v) for v in row] for row in rows]
+            losses = [example_loss(x, t) for x, t in zip(inputs, targets)]
+            total = value_sum(losses) / len(losses)
+            model.zero_grad()
+            total.backward()
+            _sgd(params, lr())
+        return step_eager
+    return [make(Xb, yb) for Xb, yb in batches]
+
+
+def _micrograd(weights: Weights, batches: Batches, loss_name: str, lr: Callable[[], float]) -> list[Step]:
+    from micrograd.engine import Value
+    from micrograd.nn import MLP
+
+    sizes = [len(weights[0][0][0])] + [len(b) for _, b in weights]
+    model = MLP(sizes[0], sizes[1:])
+    params = model.parameters()
+    for p, w in zip(params, _flat(weights)):
+        p.data = w
+
+    def make(rows: list[list[float]], targets: list[Any]) -> Step:
+        def step() -> None:  # the demo's loss(), then zero_grad, backward, update
+            inputs = [list(map(Value, row)) for row in rows]
+            scores = list(map(model, inputs))
+            if loss_name == "hinge":
+                losses = [(1 + -t * s).relu() for t, s in zip(targets, scores)]
+                data_loss = sum(losses) * (1.0 / len(losses))
+                total = data_loss + 1e-4 * sum(p * p for p in params)
+            else:
+                losses = [sum((o - t) ** 2 for o, t in zip(out, target)) * (1.0 / len(out))
+                          for out, target in zip(scores, targets)]
+                total = sum(losses) * (1.0 / len(losses))
+            model.zero_grad()
+            total.backward()
+            _sgd(params, lr())
+        return step
+    return [make(Xb.tolist(), yb.tolist()) for Xb, yb in batches]
+
+
+def _torch_scalar(weights: Weights, batches: Batches, loss_name: str, lr: Callable[[], float]) -> list[Step]:
+    import torch
+
+    def scalar(v: float, grad: bool = True) -> Any:
+        return torch.tensor(v, dtype=torch.float64, requires_grad=grad)
+    layers = [([[scalar(w) for w in row] for row in W], [scalar(v) for v in b]) for W, b in weights]
+    params = [p for W, b in layers for row, bias in zip(W, b) for p in (*row, bias)]
+
+    def model(x: list[Any]) -> list[Any]:
+        for i, (W, b) in enumerate(layers):
+            x = [sum((w * xi for w, xi in zip(row, x)), bias) for row, bias in zip(W, b)]
+            x = [v.relu() for v in x] if i < len(layers) - 1 else x
+        return x
+
+    def make(rows: list[list[float]], targets: list[Any]) -> Step:
+        def step() -> None:
+            scores = [model([scalar(v, False) for v in row]) for row in rows]
+            if loss_name == "hinge":
+                losses = [(1 + -t * s[0]).relu() for t, s in zip(targets, scores)]
+                total = sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in params)
+            else:
+                losses = [sum((o - t) ** 2 for o, t in zip(out, target)) * (1.0 / len(out))
+                          for out, target in zip(scores, targets)]
+                total = sum(losses) * (1.0 / len(losses))
+            total.backward()
+            with torch.no_grad():
+                rate = lr()
+                for p in params:
+                    p -= rate * p.grad
+                    p.grad = None
+        return step
+    return [make(Xb.tolist(), yb.tolist()) for Xb, yb in batches]
+
+
+def _torch_batched(weights: Weights, batches: Batches, loss_name: str, lr: Callable[[], float]) -> list[Step]:
+    import torch
+
+    Ws = [torch.tensor(W, dtype=torch.float64, requires_grad=True) for W, _ in weights]
+    bs = [torch.tensor(b, dtype=torch.float64, requires_grad=True) for _, b in weights]
+    params = Ws + bs
+
+    def make(X: np.ndarray, y: np.ndarray) -> Step:
+        inputs, targets = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
+
+        def step() -> None:
+            h = inputs
+            for i, (W, b) in enumerate(zip(Ws, bs)):
+                h = h @ W.T + b
+                h = h.relu() if i < len(Ws) - 1 else h
+            if loss_name == "hinge":
+                total = (1 - targets * h[:, 0]).relu().mean() + 1e-4 * sum((p * p).sum() for p in params)
+            else:
+                total = ((h - targets) ** 2).mean()
+            total.backward()
+            with torch.no_grad():
+                rate = lr()
+                for p in params:
+                    p -= rate * p.grad
+                    p.grad = None
+        return step
+    return [make(Xb, yb) for Xb, yb in batches]
+
+
+def _flat(weights: Weights) -> list[float]:
+    """In the order of micrograd's (and autograd_lite's) parameters(): each neuron's w, then b."""
+    return [w for W, b in weights for row, bias in zip(W, b) for w in (*row, bias)]
+
+
+def _sgd(params: list[Any], lr: float) -> None:
+    for p in params:
+        p.data -= lr * p.grad
+
+
+MAKERS: dict[str, Callable[[Weights, Batches, str, Callable[[], float]], list[Step]]] = {
+    EAGER: lambda *args: _autograd_lite(EAGER, *args),
+    TAPE: lambda *args: _autograd_lite(TAPE, *args),
+    MICROGRAD: _micrograd,
+    TORCH_SCALAR: _torch_scalar,
+    TORCH_BATCHED: _torch_batched,
+}
+
+
+# --- (4) memory: bytes per node, measured with tracemalloc ------------------------------------
+
+NODE_KINDS: dict[str, Callable[[Any, Any, int], Any]] = {
+    "leaf": lambda x, y, i: type(x)(i + 0.5),
+    "add": lambda x, y, i: x + y,
+    "mul-by-constant": lambda x, y, i: x * 2.0,  # includes the constant's own leaf node
+    "relu": lambda x, y, i: x.relu(),
+}
+
+
+def bytes_per_node(impl: str, n: int) -> dict[str, float] | None:
+    import gc
+    import tracemalloc
+
+    if impl == EAGER:
+        from autograd_lite.engine import Value
+    elif impl == MICROGRAD:
+        from micrograd.engine import Value  # type: ignore[no-redef]
+    else:
+        return None  # the tape keeps no nodes per example; PyTorch allocates in C++ (tracemalloc can't see)
+    result = {}
+    for kind, make in NODE_KINDS.items():
+        x, y = Value(1.5), Value(2.5)
+        keep: list[Any] = [None] * n  # allocated before measuring
+        if n > 1000:
+            gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(n):
+            keep[i] = make(x, y, i)
+        result[kind] = (tracemalloc.get_traced_memory()[0] - before) / n
+        tracemalloc.stop()
+        del keep
+    return result

@@ -1,0 +1,37 @@
+"""The benchmark harness runs (`make bench`); a smoke test of its quick mode, no timings checked."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+
+
+def test_quick_benchmark_runs_every_workload_and_writes_json(tmp_path, capsys) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("micrograd")
+    spec = importlib.util.spec_from_file_location("benchmarks_run", RUN)
+    assert spec and spec.loader
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    out = tmp_path / "results.json"
+    report = run.main(["--quick", "--quiet", "--json", str(out)])
+    assert json.loads(out.read_text())["quick"] is True
+    rows = report["results"]
+    workloads = {r["workload"] for r in rows}
+    assert workloads == {"chain 100 nodes", "chain 1,000 nodes", "moons step", "digits step"}
+    timed = {(r["workload"], r["implementation"]) for r in rows if "median" in r and r["gc"] == "on"}
+    for workload in ("moons step", "digits step"):  # all five implementations ran the training steps
+        assert {impl for w, impl in timed if w == workload} == set(run.w.IMPLEMENTATIONS)
+    moons = {r["implementation"]: r for r in rows if r["workload"] == "moons step" and r["gc"] == "off"}
+    assert moons["micrograd 0.1.0"]["x_faster_than_micrograd"] == pytest.approx(1.0)
+    assert moons["PyTorch batched"]["x_pytorch_batched"] == pytest.approx(1.0)
+    assert all(r["min"] <= r["median"] <= r["max"] for r in rows if "median" in r)
+    assert set(report["bytes_per_node"]) == {"autograd_lite eager", "micrograd 0.1.0"}
+    assert len(report["targets"]) == 6
+    table = capsys.readouterr().out
+    assert "| moons step | autograd_lite tape |" in table and "bytes per node" in table
