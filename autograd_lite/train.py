@@ -143,12 +143,15 @@ def fit(model: Any, X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, 
             total, right, seen = 0.0, 0, 0
             for xs, ys in batches(X, y, batch_size, rng=rng):
                 optimizer.zero_grad()
-                mean, outputs = gradients(model, xs, ys, loss_fn)
-                if not math.isfinite(mean):
+                try:
+                    mean, outputs = gradients(model, xs, ys, loss_fn)
+                    if not math.isfinite(mean):
+                        raise FloatingPointError(f"the loss became {mean}")
+                    optimizer.step()
+                except (OverflowError, FloatingPointError) as e:
                     raise DivergenceError(
-                        f"fit: the loss became {mean} in epoch {epoch} (after {optimizer.steps} updates); "
-                        f"training diverged -- try a smaller learning rate than {optimizer.lr:g}", history)
-                optimizer.step()
+                        f"fit: training diverged in epoch {epoch}, after {optimizer.steps} updates ({e}); "
+                        f"try a smaller learning rate than {optimizer.lr:g}", history) from e
                 total += mean * len(xs)
                 seen += len(xs)
                 if correct is not None:

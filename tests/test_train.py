@@ -1,0 +1,259 @@
+"""Training: batch_loss, fit (history, progress bar, seams), evaluate, plots, and the acceptance runs.
+
+The acceptance runs of issue 3 come in two sizes: a small one that runs with every
+`make test`, and the full one (marked slow, `make test-slow`).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from autograd_lite.data import digits, moons, train_test_split, xor
+from autograd_lite.engine import Value
+from autograd_lite.losses import binary_cross_entropy, cross_entropy, hinge
+from autograd_lite.nn import MLP
+from autograd_lite.optim import SGD, Adam, LinearLR
+from autograd_lite.train import (
+    BACKENDS,
+    DivergenceError,
+    History,
+    _grid_outputs,
+    batch_loss,
+    eager_gradients,
+    evaluate,
+    fit,
+    plot_decision_boundary,
+    plot_history,
+    predict,
+)
+
+
+def accuracy(model: MLP, data, loss) -> float:
+    return evaluate(model, data, loss=loss)[1]
+
+
+# --- the pieces ------------------------------------------------------------------------------
+
+def test_batch_loss_is_the_mean_of_the_examples_losses() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    xs, ys = [[0.5, 1.0], [-1.0, 0.2], [0.3, -0.3]], [1, -1, 1]
+    total, outputs = batch_loss(model, xs, ys, hinge)
+    assert total.data == pytest.approx(sum(hinge(model(x), y).data for x, y in zip(xs, ys)) / 3, rel=1e-15)
+    assert [o.data for o in outputs] == [model(x).data for x in xs]
+    total.backward()
+    grads = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    for x, y in zip(xs, ys):  # the gradient of a mean is the mean of the gradients
+        (hinge(model(x), y) / 3).backward()
+    assert grads == pytest.approx([p.grad for p in model.parameters()], rel=1e-12, abs=1e-15)
+
+
+def test_eager_gradients_returns_plain_numbers_and_fills_grads() -> None:
+    model = MLP(2, [3, 2], seed=0)
+    mean, outputs = eager_gradients(model, [[0.5, 1.0], [1.0, 0.0]], [0, 1], cross_entropy)
+    assert isinstance(mean, float) and all(isinstance(v, float) for out in outputs for v in out)
+    assert any(p.grad != 0 for p in model.parameters())
+
+
+def test_fit_records_a_history_and_learns() -> None:
+    data = moons(30, seed=0)
+    model = MLP(2, [8, 1], seed=0)
+    opt = SGD(model.parameters(), lr=0.2)
+    history = fit(model, data, loss="hinge", optimizer=opt, scheduler=LinearLR(opt, 1.0, 0.5, 4), epochs=4,
+                  batch_size=8, validation=(data.X[:10], data.y[:10]), progress=False)
+    assert history.epochs == 4
+    assert len(history.accuracy) == len(history.val_loss) == len(history.val_accuracy) == 4
+    assert history.loss[-1] < history.loss[0]
+    assert history.lr == pytest.approx([0.2, 0.175, 0.15, 0.125])  # the scheduler ran once per epoch
+    assert opt.steps == 4 * 4  # ceil(30 / 8) updates per epoch
+    assert history.val_loss[-1] == pytest.approx(evaluate(model, data.X[:10], data.y[:10], hinge)[0])
+    assert repr(history).startswith("History(4 epochs; last: loss ")
+
+
+def test_fit_with_the_same_seed_is_reproducible() -> None:
+    data = moons(20, seed=0)
+    runs = []
+    for _ in range(2):
+        model = MLP(2, [4, 1], seed=1)
+        fit(model, data, loss=hinge, lr=0.1, epochs=2, batch_size=5, seed=3, progress=False)
+        runs.append(model.state_dict())
+    assert runs[0] == runs[1]
+
+
+def test_progress_bar_shows_live_loss_and_accuracy(capsys) -> None:
+    fit(MLP(2, [2, 1], seed=0), xor(), loss="mse", epochs=3, progress=True)
+    err = capsys.readouterr().err
+    assert "epoch=3" in err and "loss=" in err and "acc=" in err and "3/3" in err
+    fit(MLP(2, [2, 1], seed=0), xor(), loss="mse", epochs=3, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_custom_loss_and_accuracy() -> None:
+    def squared(out: Value, y: float) -> Value:
+        return (out - y) ** 2
+
+    model = MLP(1, [1], seed=0)
+    history = fit(model, [[1.0], [2.0]], [2.0, 4.0], loss=squared, lr=0.05, epochs=3, progress=False)
+    assert history.accuracy == []  # no notion of "correct" for an unknown loss
+    history = fit(model, [[1.0], [2.0]], [2.0, 4.0], loss=squared, epochs=2, progress=False,
+                  accuracy=lambda out, y: abs(out - y) < 100)
+    assert history.accuracy == [1.0, 1.0]
+
+
+def test_callback_can_stop_training() -> None:
+    history = fit(MLP(2, [2, 1], seed=0), xor(), loss="mse", epochs=50, progress=False,
+                  callback=lambda epoch, h: epoch == 3)
+    assert history.epochs == 3
+
+
+def test_ctrl_c_returns_the_history_so_far() -> None:
+    def interrupt(epoch: int, history: History) -> None:
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.warns(UserWarning, match="interrupted after 2 full epochs"):
+        history = fit(MLP(2, [2, 1], seed=0), xor(), loss="mse", epochs=10, progress=False,
+                      callback=interrupt)
+    assert history.interrupted and history.epochs == 2
+
+
+def test_divergence_is_reported_before_the_bad_update() -> None:
+    model = MLP(1, [4, 1], activation="linear", seed=0)
+    X, y = [[float(i)] for i in range(10)], [float(10 * i) for i in range(10)]
+    message = r"diverged in epoch \d+, after \d+ updates .*smaller learning rate"
+    with pytest.raises(DivergenceError, match=message) as info:
+        fit(model, X, y, loss="mse", lr=10.0, epochs=200, progress=False)
+    assert all(math.isfinite(p.data) for p in model.parameters())
+    assert info.value.history.epochs >= 1
+
+
+def test_a_backend_plugs_into_fit() -> None:
+    calls = []
+
+    def counting(model, xs, ys, loss):
+        calls.append(len(xs))
+        return eager_gradients(model, xs, ys, loss)
+
+    BACKENDS["counting"] = counting
+    try:
+        fit(MLP(2, [2, 1], seed=0), xor(), loss="mse", epochs=2, batch_size=3, progress=False,
+            backend="counting")
+    finally:
+        del BACKENDS["counting"]
+    assert calls == [3, 1, 3, 1]
+    with pytest.raises(ValueError, match="unknown backend 'tape': available are eager"):
+        fit(MLP(2, [2, 1]), xor(), loss="mse", backend="tape")
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"loss": "hinj"}, "unknown loss 'hinj': choose one of mse"),
+    ({"loss": "mse", "epochs": 0}, "epochs must be a whole number >= 1"),
+    ({"loss": "mse", "batch_size": 0}, "batch_size must be a whole number >= 1"),
+])
+def test_fit_argument_errors(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        fit(MLP(2, [2, 1]), xor(), progress=False, **kwargs)
+    assert message in str(info.value)
+
+
+def test_predict_and_evaluate() -> None:
+    model = MLP(2, [3, 2], seed=0)
+    data = xor()
+    outs = predict(model, data.X)
+    assert outs == [[v.data for v in model(x)] for x in data.X]
+    loss, acc = evaluate(model, data, loss=cross_entropy)
+    assert loss == pytest.approx(sum(cross_entropy(model(x), t).data for x, t in data) / 4)
+    assert acc == sum(max(range(2), key=o.__getitem__) == t for o, t in zip(outs, data.y)) / 4
+
+
+# --- pictures ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("activations", [["relu", "tanh", "linear"], ["sigmoid", "leaky_relu", "sigmoid"]])
+def test_the_numpy_grid_forward_pass_equals_the_model(activations: list[str]) -> None:
+    np = pytest.importorskip("numpy")
+    model = MLP(2, [5, 4, 3], activation=activations, seed=2)
+    rnd = random.Random(0)
+    points = [[rnd.uniform(-2, 2), rnd.uniform(-2, 2)] for _ in range(20)]
+    grid = _grid_outputs(model, np.array(points))
+    eager = predict(model, points)
+    for row, out in zip(grid.tolist(), eager):
+        assert row == pytest.approx(out, rel=1e-12, abs=1e-15)
+
+
+def test_plot_history_and_png_for_jupyter() -> None:
+    history = History(loss=[1.0, 0.5, 0.25], accuracy=[0.5, 0.75, 1.0], val_loss=[1.1, 0.7, 0.5],
+                      val_accuracy=[0.5, 0.5, 0.75])
+    fig = plot_history(history)
+    loss_ax, acc_ax = fig.axes
+    assert [list(line.get_ydata()) for line in loss_ax.lines] == [history.loss, history.val_loss]
+    assert [list(line.get_ydata()) for line in acc_ax.lines] == [history.accuracy, history.val_accuracy]
+    assert fig._repr_png_().startswith(b"\x89PNG")  # Jupyter shows it without pyplot
+    assert len(plot_history(History(loss=[1.0, 0.5])).axes) == 1  # no accuracy: one panel
+
+
+def test_decision_boundary_colours_the_predicted_class(tmp_path) -> None:
+    model = MLP(2, [1], activation="linear", output_activation="linear", seed=0)
+    w1, w2, b = model.parameters()
+    w1.data, w2.data, b.data = 1.0, 0.0, 0.0  # class 1 exactly where x1 > 0
+    data = xor()
+    fig = plot_decision_boundary(model, data, resolution=50)
+    ax = fig.axes[0]
+    assert len(ax.collections) >= 2  # regions, boundary line, points
+    fig.savefig(tmp_path / "boundary.png")
+    assert (tmp_path / "boundary.png").stat().st_size > 1000
+    with pytest.raises(ValueError, match="needs 2-D inputs"):
+        plot_decision_boundary(MLP(3, [1]), [[1.0, 2.0, 3.0]], [1])
+
+
+# --- acceptance (issue 3): small versions run always, full versions are marked slow ----------
+
+def test_moons_hinge_reaches_100_percent_train_accuracy_small() -> None:
+    train = moons(40, noise=0.1, seed=0)
+    model = MLP(2, [16, 16, 1], seed=0)
+    opt = SGD(model.parameters(), lr=0.3, weight_decay=1e-4)
+    fit(model, train, loss=hinge, optimizer=opt, scheduler=LinearLR(opt, 1.0, 0.1, 30), epochs=30,
+        batch_size=8, progress=False)
+    assert accuracy(model, train, hinge) == 1.0
+
+
+def test_xor_2_2_1_sigmoid_network_learns_every_point() -> None:  # seed 002's network
+    data = xor()
+    model = MLP(2, [2, 1], activation="sigmoid", output_activation="sigmoid", seed=0)
+    fit(model, data, loss=binary_cross_entropy, optimizer=SGD(model.parameters(), lr=1.0, momentum=0.9),
+        epochs=1000, progress=False)
+    errors = [abs(p - t) for p, t in zip(predict(model, data.X), data.y)]
+    assert max(errors) < 0.05, errors
+
+
+def test_digits_learns_from_a_small_subset() -> None:
+    pytest.importorskip("sklearn")
+    train, test = train_test_split(digits(), 0.2, seed=0)
+    model = MLP(64, [16, 16, 10], init="fan_in", seed=0)
+    fit(model, train.X[:100], train.y[:100], loss=cross_entropy, optimizer=Adam(model.parameters(), lr=0.03),
+        epochs=5, batch_size=10, progress=False)  # 100 examples: the full run is test_digits_reach_95_...
+    assert evaluate(model, test.X[:200], test.y[:200], cross_entropy)[1] >= 0.5  # chance is 0.1
+
+
+@pytest.mark.slow
+def test_moons_hinge_full_micrograd_demo() -> None:
+    """micrograd's demo: 100 moons, MLP(2, [16, 16, 1]), hinge + L2, 100 full-batch steps, lr 1.0 -> 0.1."""
+    data = moons(100, noise=0.1, seed=0)
+    model = MLP(2, [16, 16, 1], seed=0)
+    opt = SGD(model.parameters(), lr=1.0, weight_decay=2e-4)  # L2 term 1e-4 * sum(p^2) has gradient 2e-4 * p
+    fit(model, data, loss=hinge, optimizer=opt, scheduler=LinearLR(opt, 1.0, 0.1, 100), epochs=100,
+        progress=False)
+    assert accuracy(model, data, hinge) == 1.0
+
+
+@pytest.mark.slow
+def test_digits_reach_95_percent_held_out() -> None:
+    pytest.importorskip("sklearn")
+    train, test = train_test_split(digits(), 0.2, seed=0)
+    model = MLP(64, [16, 16, 10], init="fan_in", seed=0)
+    opt = Adam(model.parameters(), lr=0.01)
+    fit(model, train, loss=cross_entropy, optimizer=opt, scheduler=LinearLR(opt, 1.0, 0.1, 10), epochs=10,
+        batch_size=32, progress=False)
+    assert accuracy(model, test, cross_entropy) >= 0.95
