@@ -137,8 +137,8 @@ def _scatter(edge_parents: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
 def _check_domain(group: Group, args: list[np.ndarray], ok: np.ndarray, examples: np.ndarray) -> None:
     if not np.all(ok):
         node, column = np.argwhere(~np.broadcast_to(ok, args[0].shape))[0]
-        raise ValueError(f"{_call(group, args, node, column)} for example {examples[column]} of the batch: "
-                         f"{group.op.domain}")
+        where = f"{_call(group, args, node, column)} for example {examples[column]} of the batch"
+        raise group.op.error(f"{where}: {group.op.domain}")  # ValueError (OverflowError for exp), as eager
 
 
 def _check_finite(group: Group, args: list[np.ndarray], out: np.ndarray, examples: np.ndarray,

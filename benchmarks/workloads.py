@@ -137,7 +137,7 @@ def _autograd_lite(impl: str, weights: Weights, batches: Batches, loss_name: str
     for p, w in zip(params, _flat(weights)):
         p.data = w
 
-    def example_loss(x: Any, target: Any) -> Value:
+    def example_loss(x: Any, target: Any) -> Value:  # for the tape, which replays one example's loss
         if loss_name == "hinge":  # the demo's L2 term is the same for every example: its mean is itself
             return hinge(model(x), target) + 1e-4 * value_sum([p * p for p in params])
         return mse(model(x), target)
@@ -154,10 +154,13 @@ def _autograd_lite(impl: str, weights: Weights, batches: Batches, loss_name: str
             return step_tape
         rows, targets = Xb.tolist(), yb.tolist()
 
-        def step_eager() -> None:
+        def step_eager() -> None:  # as the demo: the L2 term once per batch
             inputs = [[Value(v) for v in row] for row in rows]
-            losses = [example_loss(x, t) for x, t in zip(inputs, targets)]
-            total = value_sum(losses) / len(losses)
+            if loss_name == "hinge":
+                losses = [hinge(model(x), t) for x, t in zip(inputs, targets)]
+                total = value_sum(losses) / len(losses) + 1e-4 * value_sum([p * p for p in params])
+            else:
+                total = value_sum([mse(model(x), t) for x, t in zip(inputs, targets)]) / len(inputs)
             model.zero_grad()
             total.backward()
             _sgd(params, lr())

@@ -299,6 +299,8 @@ def test_overflow_and_anomalies_raise_like_eager() -> None:
     tape = Tape.record(lambda x: (x**3).tanh(), np.array([1.0]))
     with pytest.raises(OverflowError, match=r"powc\('x' \(= 1e\+200\), 3\.0\) for example 1 .* overflows"):
         tape.run(np.array([1.0, 1e200]))
+    with pytest.raises(OverflowError, match=r"exp\('x' \(= 800\.0\)\) for example 0 .*: exp overflows"):
+        Tape.record(lambda x: x.exp(), np.array([1.0])).run(np.array([800.0]))
     tape = Tape.record(lambda x: x * x * 1e300, np.array([1.0]))
     assert tape.forward(np.array([1e10])).tolist() == [math.inf]  # as eager: a float product overflows to inf
     with detect_anomaly(), pytest.raises(FloatingPointError, match="anomaly in forward: mul"):
