@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import html
 import math
-import re
 import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from typing import Any
 import graphviz
 
 from autograd_lite.engine import Constant, Value
+from autograd_lite.viz_names import fmt, node_ids, node_names, reading_order
 
 MAX_NODES = 400  # above this many drawn nodes Graphviz gets slow and the picture unreadable
 FONT = "Helvetica,Arial,sans-serif"
@@ -90,73 +90,6 @@ def save(drawing: graphviz.Digraph, path: str | Path) -> Path:
         raise ValueError(f"save({str(path)!r}): unknown extension {path.suffix!r}; "
                          "use .svg, .png, .pdf, .jpg, or .dot/.gv for the DOT source")
     return path
-
-
-# --- names and numbers ---------------------------------------------------------------
-
-def fmt(x: float, digits: int = 4) -> str:
-    """A number as drawings and ledgers show it: 4 significant digits, '2.0' for whole numbers."""
-    if not math.isfinite(x):
-        return str(x)
-    if x == 0:
-        return "0.0"
-    if 10**digits <= abs(x) < 1e7:  # 44850.0 rather than 4.485e+04
-        return f"{x:.1f}"
-    text = f"{x:.{digits}g}"
-    if "e" not in text and "." not in text and float(text) == x:
-        text += ".0"
-    return text
-
-
-def reading_order(root: Value) -> list[Value]:
-    """Every node of the graph, parents before children, inputs visited left to right.
-
-    The same walk as `engine.topological_order`, but the first input of a node comes first, so
-    that n0, n1, ... number the nodes the way one reads the expression (and a drawing or a
-    stepper's forward pass shows z1 before z2)."""
-    order: list[Value] = []
-    visited: set[Value] = set()
-    stack: list[Value | None] = [root]
-    while stack:
-        node = stack.pop()
-        if node is None:  # the parents of the node below the marker are done
-            order.append(stack.pop())  # type: ignore[arg-type]
-        elif node not in visited:
-            visited.add(node)
-            stack += [node, None, *reversed([p for p in node._prev if p not in visited])]
-    return order
-
-
-def node_ids(order: Sequence[Value]) -> dict[Value, str]:
-    """Stable ids: a node's position in the topological order ('n0', 'n1', ...), never id()."""
-    return {node: f"n{i}" for i, node in enumerate(order)}
-
-
-def node_names(order: Sequence[Value], digits: int = 4, params: Any = None) -> dict[Value, str]:
-    """What drawings and ledgers call a node: its label, its value for a constant, else its id.
-
-    When a model's parameters share labels (every neuron has a 'w1'), they are named by their
-    place in the model instead: 'L1N2.w1' is weight 1 of neuron 2 of layer 1."""
-    names = {node: node.label or (fmt(node.data, digits) if isinstance(node, Constant) else f"n{i}")
-             for i, node in enumerate(order)}
-    if hasattr(params, "named_parameters"):
-        seen: dict[str, int] = {}
-        for node in order:
-            seen[node.label] = seen.get(node.label, 0) + 1
-        for path, p in params.named_parameters():
-            if p in names and seen.get(p.label, 0) > 1:
-                names[p] = _short_path(path)
-    return names
-
-
-def _short_path(path: str) -> str:
-    """'layers.0.neurons.1.w.0' -> 'L1N2.w1' (1-based, as the labels)."""
-    def one_based(m: re.Match[str]) -> str:
-        return str(int(m.group(1)) + 1)
-
-    short = re.sub(r"layers\.(\d+)\.?", lambda m: "L" + one_based(m), path)
-    short = re.sub(r"neurons\.(\d+)\.?", lambda m: "N" + one_based(m) + ".", short)
-    return re.sub(r"w\.(\d+)$", lambda m: "w" + one_based(m), short)
 
 
 def parameter_set(params: Any) -> set[Value]:
@@ -282,13 +215,14 @@ def count_drawn(order: Sequence[Value], hide_constants: bool) -> int:
 
 
 def _too_big(root: Value, size: int, max_nodes: int, sizes: Mapping[str, int] | None = None) -> str:
-    collapsed = "" if sizes is None else (
-        f" Collapsed it would still have {sizes['neuron']} (per neuron) / {sizes['layer']} (per layer).")
-    return (f"draw_dot: the graph of {root.label or 'the root'} (= {fmt(root.data)}) has {size} nodes, more "
-            f"than max_nodes={max_nodes}: Graphviz would take very long and the picture would be "
-            f"unreadable.{collapsed} Draw a smaller graph (e.g. the loss of one example), pass the model "
-            "to draw one box per neuron or layer (draw_dot(loss, params=model, collapse='layer')), "
-            "or raise max_nodes.")
+    start = (f"draw_dot: the graph of {root.label or 'the root'} (= {fmt(root.data)}) has {size} nodes, "
+             f"more than max_nodes={max_nodes}: Graphviz would take very long and the picture would be "
+             "unreadable.")
+    if sizes is not None:
+        return (f"{start} Even one box per neuron or per layer would leave {sizes['neuron']} or "
+                f"{sizes['layer']} nodes. Draw the loss of one example (or a few), or raise max_nodes.")
+    return (f"{start} Draw a smaller graph (e.g. the loss of one example), pass the model to draw one box "
+            "per neuron or layer (draw_dot(loss, params=model, collapse='layer')), or raise max_nodes.")
 
 
 def new_drawing(opts: Options) -> Drawing:
@@ -396,10 +330,14 @@ def draw_op(dot: Drawing, node: Value, op_id: str, source: Callable[[Value], str
     fill, line = ("#fdd0a2", HIGHLIGHT) if is_current else ("#eeeeee", "#999999")
     dot.node(op_id, label, shape="circle" if len(label) <= 2 else "ellipse", width="0.3", height="0.3",
              margin="0.03", fontsize="10", style="filled", fillcolor=fill, color=line)
+    drawn = set()
     for parent, local in zip(node._prev, node._local):
         start = source(parent)
         if start is None or (opts.hide_constants and isinstance(parent, Constant)):
             continue
+        if not opts.show_local and start in drawn:  # two inputs from one collapsed box: one arrow
+            continue
+        drawn.add(start)
         attrs: dict[str, str] = {}
         if opts.show_local:
             attrs["label"] = f"∂ {fmt(local, opts.digits)}"
@@ -418,9 +356,10 @@ def legend_table(by_grad: bool, scale: float, out: str, params_known: bool, show
     if by_grad:
         cells += [f'<TD BGCOLOR="{grad_fill(1, 1)}" WIDTH="14"> </TD>'
                   f"<TD>grad &gt; 0: raising it raises {out}</TD>",
-                  f'<TD BGCOLOR="{grad_fill(-1, 1)}" WIDTH="14"> </TD><TD>grad &lt; 0: lowers {out}</TD>',
-                  f'<TD BGCOLOR="{grad_fill(scale / 10, scale)}" WIDTH="14"> </TD>'
-                  f"<TD>paler: smaller |grad| (darkest {fmt(scale)})</TD>"]
+                  f'<TD BGCOLOR="{grad_fill(-1, 1)}" WIDTH="14"> </TD><TD>grad &lt; 0: lowers {out}</TD>']
+        if scale > 0:
+            cells.append(f'<TD BGCOLOR="{grad_fill(scale / 10, scale)}" WIDTH="14"> </TD>'
+                         f"<TD>paler: smaller |grad| (darkest {fmt(scale)})</TD>")
     for kind in ["param", "input", "output"] if params_known else ["leaf", "output"]:
         colour, width, style = BORDERS[kind]
         style_attr = f' STYLE="{style}"' if style else ""

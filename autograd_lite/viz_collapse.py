@@ -17,6 +17,7 @@ inputs become one box. A model is anything with `.layers`, each with
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,7 @@ from autograd_lite.viz import (
 
 ACTIVATIONS = frozenset({"tanh", "sigmoid", "relu", "leaky_relu"})
 MAX_LOOSE_INPUTS = 6  # more inputs than this into one layer are drawn as one "inputs" box
+MAX_LOOSE_TAIL = 8  # more ops than this after the model's outputs (a loss) are drawn as one box
 
 
 def neuron_map(model: Any) -> dict[Value, tuple[int, int]]:
@@ -82,12 +84,13 @@ class Box:
     """One drawn box standing for many nodes."""
 
     id: str
-    what: str  # "neuron", "layer" or "inputs"
+    what: str  # "neuron", "layer", "inputs" or "tail" (what is computed from the model's outputs)
     layer: int = 0
     neurons: set[int] = field(default_factory=set)
     members: list[Value] = field(default_factory=list)
     params: set[Value] = field(default_factory=set)
     inputs: list[float] = field(default_factory=list)  # an inputs box of plain numbers: their values
+    row: int = -1  # a neuron box: which evaluation of its layer it belongs to
 
 
 @dataclass
@@ -155,7 +158,8 @@ def plan(order: Sequence[Value], model: Any, mode: str, hide_constants: bool) ->
     boxes: dict[int, Box] = {}
     for node, (layer, neuron) in neuron_of.items():
         root = groups.find(index[node])
-        box = boxes.get(root) or boxes.setdefault(root, Box(f"g{root}", mode, layer))
+        box = boxes.get(root) or boxes.setdefault(root, Box(f"g{root}", mode, layer,
+                                                            row=layer_groups.find(index[node])))
         box.members.append(node)
         box.neurons.add(neuron)
         box_of[node] = box
@@ -172,7 +176,8 @@ def plan(order: Sequence[Value], model: Any, mode: str, hide_constants: bool) ->
                 box_of[k].params.add(p)
     if hide_constants:
         hidden.update(n for n in order if isinstance(n, Constant))
-    _box_inputs(order, children, box_of, boxes, hidden, layer_groups, index)
+    _box_inputs(order, children, box_of, boxes, hidden, layer_groups, index, neuron_of)
+    _box_tail(order, box_of, boxes, hidden)
     loose = [n for n in order if n not in box_of and n not in hidden]
     ordered = [boxes[key] for key in sorted(boxes)]  # inputs (negative keys) first, then by position
     return Plan(box_of, ordered, loose, hidden)
@@ -180,7 +185,7 @@ def plan(order: Sequence[Value], model: Any, mode: str, hide_constants: bool) ->
 
 def _box_inputs(order: Sequence[Value], children: dict[Value, list[Value]], box_of: dict[Value, Box],
                 boxes: dict[int, Box], hidden: set[Value], layer_groups: _Groups,
-                index: dict[Value, int]) -> None:
+                index: dict[Value, int], neuron_of: dict[Value, tuple[int, int]]) -> None:
     """The data a layer reads, as one 'inputs' box: plain numbers (model([0.5, -0.5]) makes a
     constant per weight that reads them) and, when there are many (64 pixels), Values too."""
     feeding: dict[tuple[int, bool], list[Value]] = {}
@@ -196,12 +201,29 @@ def _box_inputs(order: Sequence[Value], children: dict[Value, list[Value]], box_
         if numbers or len(leaves) > MAX_LOOSE_INPUTS:
             box = Box(f"i{group}" + "c" * numbers, "inputs", members=leaves)
             if numbers:  # the numbers the first neuron read, in order, are the input vector
-                first = box_of[children[leaves[0]][0]]
-                box.inputs = [x.data for x in leaves if box_of[children[x][0]] is first]
+                first = neuron_of[children[leaves[0]][0]]
+                box.inputs = [x.data for x in leaves if neuron_of[children[x][0]] == first]
             boxes[-1 - 2 * group - numbers] = box
             for leaf in leaves:
                 box_of[leaf] = box
                 hidden.discard(leaf)
+
+
+def _box_tail(order: Sequence[Value], box_of: dict[Value, Box], boxes: dict[int, Box],
+               hidden: set[Value]) -> None:
+    """What is computed from the model's outputs (a cross-entropy's exp, sum, log, ...) as one box,
+    when it is more than a few ops; the root stays a box of its own."""
+    root, after = order[-1], set()
+    for node in order:
+        if node is not root and node not in box_of and any(p in box_of or p in after for p in node._prev):
+            after.add(node)
+    tail = [n for n in order if n in after]
+    if len(tail) > MAX_LOOSE_TAIL:
+        box = Box(f"t{len(order)}", "tail", members=tail)
+        boxes[len(order)] = box
+        for node in tail:
+            box_of[node] = box
+            hidden.discard(node)
 
 
 def collapse_sizes(order: Sequence[Value], model: Any, hide_constants: bool) -> dict[str, int]:
@@ -217,6 +239,11 @@ def _span(values: list[float], digits: int) -> str:
 def _box_label(box: Box, opts: Options, fill: str) -> str:
     outputs = [m for m in box.members if m._rule is None or m._rule.name in ACTIVATIONS
                or not any(m in other._prev for other in box.members)]
+    if box.what == "tail":
+        symbols = list(dict.fromkeys(m._rule.symbol for m in box.members if m._rule is not None))
+        return table([f"<B>{len(box.members)} more ops</B>",
+                      f'<FONT POINT-SIZE="9">on the outputs: {html.escape(", ".join(symbols))}</FONT>'],
+                     fill=fill, border=BORDERS[""])
     if box.what == "inputs" and box.inputs:
         shown = ", ".join(fmt(x, opts.digits) for x in box.inputs) if len(box.inputs) <= 4 \
             else _span(box.inputs, opts.digits)
@@ -235,7 +262,7 @@ def _box_label(box: Box, opts: Options, fill: str) -> str:
                       f"{fmt(outputs[-1].data, opts.digits)} | grad {fmt(outputs[-1].grad, opts.digits)}"],
                      fill=fill, border=("#2166ac", 2, "ROUNDED"))
     rows = [f"<B>layer {box.layer + 1}</B>",
-            f'<FONT POINT-SIZE="9">{len(box.neurons)} neurons: {formula}</FONT>',
+            f'<FONT POINT-SIZE="9">{len(box.neurons)} neuron{"s" * (len(box.neurons) > 1)}: {formula}</FONT>',
             f"data {_span([m.data for m in outputs], opts.digits)}",
             f"grad {_span([m.grad for m in outputs], opts.digits)}"]
     if box.params:
@@ -260,7 +287,7 @@ def draw_collapsed(root: Value, order: list[Value], opts: Options, model: Any, m
     opts.show_local = False
     ids, names = node_ids(order), node_names(order, opts.digits, model)
     by_grad = use_grad_colours(opts, order, None)
-    scale = grad_scale(laid.loose, root)
+    scale = grad_scale([*laid.loose, *(box.members[-1] for box in laid.boxes if box.what == "neuron")], root)
     dot = new_drawing(opts)
     # layer-to-layer edges: straight, thin, from the bottom of one box to the top of the next,
     # so that a dense layer looks like the textbook picture of a network
@@ -280,6 +307,16 @@ def draw_collapsed(root: Value, order: list[Value], opts: Options, model: Any, m
         last = box.members[-1]
         fill = grad_fill(last.grad, scale) if by_grad and box.what == "neuron" else KIND_FILLS[""]
         dot.node(box.id, _box_label(box, opts, fill), shape="plain")
+    rows: dict[int, list[Box]] = {}
+    for box in laid.boxes:
+        if box.what == "neuron":
+            rows.setdefault(box.row, []).append(box)
+    for row in rows.values():  # a layer's neurons side by side, in order: neuron 1, 2, 3, ...
+        row.sort(key=lambda b: min(b.neurons))
+        with dot.subgraph() as same:
+            same.attr(rank="same")
+            for left, right in zip(row, row[1:]):
+                same.edge(left.id, right.id, style="invis")
     for node in laid.loose:
         kind = kind_of(node, root, opts.params)
         fill = grad_fill(node.grad, scale if node is not root else abs(node.grad)) if by_grad else (

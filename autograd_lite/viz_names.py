@@ -1,0 +1,78 @@
+"""How drawings, steppers and ledgers write numbers and name and number the nodes of a graph."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from autograd_lite.engine import Constant, Value
+
+
+def fmt(x: float, digits: int = 4) -> str:
+    """A number as drawings and ledgers show it: 4 significant digits, '2.0' for whole numbers."""
+    if not math.isfinite(x):
+        return str(x)
+    if x == 0:
+        return "0.0"
+    if 10**digits <= abs(x) < 1e7:  # 44850.0 rather than 4.485e+04
+        return f"{x:.1f}"
+    text = f"{x:.{digits}g}"
+    if "e" not in text and "." not in text and float(text) == x:
+        text += ".0"
+    return text
+
+
+def reading_order(root: Value) -> list[Value]:
+    """Every node of the graph, parents before children, inputs visited left to right.
+
+    The same walk as `engine.topological_order`, but the first input of a node comes first, so
+    that n0, n1, ... number the nodes the way one reads the expression (and a drawing or a
+    stepper's forward pass shows z1 before z2)."""
+    order: list[Value] = []
+    visited: set[Value] = set()
+    stack: list[Value | None] = [root]
+    while stack:
+        node = stack.pop()
+        if node is None:  # the parents of the node below the marker are done
+            order.append(stack.pop())  # type: ignore[arg-type]
+        elif node not in visited:
+            visited.add(node)
+            stack += [node, None, *reversed([p for p in node._prev if p not in visited])]
+    return order
+
+
+def node_ids(order: Sequence[Value]) -> dict[Value, str]:
+    """Stable ids: a node's position in the topological order ('n0', 'n1', ...), never id()."""
+    return {node: f"n{i}" for i, node in enumerate(order)}
+
+
+def node_names(order: Sequence[Value], digits: int = 4, params: Any = None) -> dict[Value, str]:
+    """What drawings and ledgers call a node: its label, its value for a constant, else its id.
+
+    When a model's parameters share labels (every neuron has a 'w1'), they are named by their
+    place in the model instead: 'L1N2.w1' is weight 1 of neuron 2 of layer 1."""
+    names = {node: node.label or (fmt(node.data, digits) if isinstance(node, Constant) else f"n{i}")
+             for i, node in enumerate(order)}
+    if hasattr(params, "named_parameters"):
+        seen: dict[str, int] = {}
+        for node in order:
+            seen[node.label] = seen.get(node.label, 0) + 1
+        for path, p in params.named_parameters():
+            if p in names and seen.get(p.label, 0) > 1:
+                names[p] = _short_path(path)
+    return names
+
+
+def _short_path(path: str) -> str:
+    """'layers.0.neurons.1.w.0' -> 'L1N2.w1' (1-based, as the labels)."""
+    def one_based(m: re.Match[str]) -> str:
+        return str(int(m.group(1)) + 1)
+
+    short = re.sub(r"layers\.(\d+)\.?", lambda m: "L" + one_based(m), path)
+    short = re.sub(r"neurons\.(\d+)\.?", lambda m: "N" + one_based(m) + ".", short)
+    return re.sub(r"w\.(\d+)$", lambda m: "w" + one_based(m), short)
+
+
+__all__ = ["fmt", "node_ids", "node_names", "reading_order"]
