@@ -259,6 +259,12 @@ def test_collapse_works_with_autograd_lite_nn() -> None:
     assert "<B>inputs</B> <I>(3 numbers)</I>" in source and "data 1.0, -2.0, 0.5" in source
     assert source.count("inputs</B>") == 1 and source.count("-> g") - source.count("invis") == 4 + 16 + 4
     assert draw_dot(y, params=model, collapse="layer").source.count("<B>layer ") == 3
+    losses = pytest.importorskip("autograd_lite.losses")
+    three = nn.MLP(3, [4, 3], seed=0)
+    many = draw_dot(losses.cross_entropy(three([1.0, 2.0, 3.0]), 0), params=three, collapse="layer").source
+    assert re.search(r"<B>\d+ more ops</B>", many) and "on the outputs: " in many  # the loss, folded
+    few = draw_dot(losses.hinge(y, 1), params=model, collapse="layer").source
+    assert "more ops" not in few and "ReLU" in few
     full = draw_dot(y, params=model, max_nodes=1000).source  # every neuron has a 'w1': named by place
     assert "<B>L1N2.w1</B>" in full and "<B>L3N1.b</B>" in full and "<B>w1</B>" not in full
 
