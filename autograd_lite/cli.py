@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from autograd_lite import data as datasets
-from autograd_lite.engine import Value
+from autograd_lite.engine import Value, no_grad
 from autograd_lite.losses import LOSSES
 from autograd_lite.nn import ACTIVATIONS, MLP
 from autograd_lite.optim import OPTIMIZERS, LinearLR
 from autograd_lite.train import DivergenceError, History, evaluate, fit, plot_decision_boundary, plot_history
 
 DATASETS = ("moons", "circles", "spirals", "xor", "digits")
+CLASSES = {"digits": 10}  # the others have 2
 
 
 @dataclass(frozen=True)
@@ -41,16 +42,17 @@ class Recipe:
     samples: int | None = 200  # None: the dataset has a fixed size
     init: str = "uniform"
     weight_decay: float = 1e-4
+    momentum: float = 0.0  # SGD only
 
 
 # Chosen to reach ~100% training accuracy on 2 cores in well under a minute (digits: a few minutes).
 RECIPES = {
     "moons": Recipe(),  # micrograd's demo network and loss, with mini-batches
     "circles": Recipe(),
-    "spirals": Recipe(activation="tanh", optimizer="adam", lr=0.02, epochs=150, weight_decay=0.0),
+    "spirals": Recipe(activation="tanh", optimizer="adam", lr=0.02, epochs=60, weight_decay=0.0),
     "xor": Recipe(hidden=(2,), activation="sigmoid", loss="binary_cross_entropy", lr=1.0, epochs=1000,
-                  batch_size=None, samples=None, weight_decay=0.0),  # seed 002's 2-2-1 sigmoid network
-    "digits": Recipe(loss="cross_entropy", optimizer="adam", lr=0.01, epochs=10, batch_size=32, samples=None,
+                  batch_size=None, samples=None, weight_decay=0.0, momentum=0.9),  # seed 002's network
+    "digits": Recipe(loss="cross_entropy", optimizer="adam", lr=0.01, epochs=10, batch_size=16, samples=None,
                      init="fan_in", weight_decay=0.0),  # seed 004's 16-16-10 network, on 8x8 images
 }
 
@@ -67,16 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"autograd-lite {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     train = commands.add_parser(
-        "train", help="train an MLP on a dataset", description=(
-            "Train an MLP on a dataset and write the model, curves and pictures to --out. Defaults depend "
-            "on the dataset: " + "; ".join(f"{name}: {_describe_recipe(r)}" for name, r in RECIPES.items())))
+        "train", help="train an MLP on a dataset", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Train an MLP on a dataset with a progress bar, print the final train and test\n"
+                    "accuracy, and write the model (JSON), the loss curves, the decision boundary and\n"
+                    "one example's computation graph to --out.",
+        epilog="defaults per dataset (every one can be changed):\n" + "\n".join(
+            f"  {name:<8} {_describe_recipe(r)}" for name, r in RECIPES.items()))
     train.add_argument("dataset", choices=DATASETS, help="what to learn")
     train.add_argument("--hidden", type=_sizes, help="hidden layer sizes, e.g. 16,16 (none: no hidden layer)")
     train.add_argument("--activation", choices=[a for a in ACTIVATIONS if a != "linear"],
                        help="activation of the hidden layers")
     train.add_argument("--loss", choices=list(LOSSES), help="loss function")
-    train.add_argument("--optimizer", choices=list(OPTIMIZERS), help="sgd (linear lr decay), adam, adamw")
-    train.add_argument("--lr", type=_positive(float), help="learning rate")
+    train.add_argument("--optimizer", choices=list(OPTIMIZERS), help="sgd, adam or adamw")
+    train.add_argument("--lr", type=_positive(float), help="learning rate (it decays linearly to a tenth)")
     train.add_argument("--epochs", type=_positive(int), help="passes over the training data")
     train.add_argument("--batch-size", type=_positive(int), help="examples per update (default per dataset)")
     train.add_argument("--samples", type=_positive(int), help="points to generate (moons, circles, spirals)")
@@ -113,10 +118,10 @@ class _UsageError(Exception):
 def train_command(args: argparse.Namespace) -> int:
     name = args.dataset
     recipe = _recipe(args)
-    data = _load(name, recipe, args.seed)
-    if recipe.loss != "cross_entropy" and data.num_classes > 2:
-        raise _UsageError(f"{name} has {data.num_classes} classes; --loss {recipe.loss} is for two: "
+    if recipe.loss != "cross_entropy" and CLASSES.get(name, 2) > 2:
+        raise _UsageError(f"{name} has {CLASSES[name]} classes; --loss {recipe.loss} is for two: "
                           "use --loss cross_entropy")
+    data = _load(name, recipe, args.seed)
     if name == "xor":  # 4 points: train on all of them, and "test" on them too
         train, test = data, data
     else:
@@ -125,10 +130,10 @@ def train_command(args: argparse.Namespace) -> int:
     last = "sigmoid" if recipe.loss == "binary_cross_entropy" else "linear"
     model = MLP(data.num_features, [*recipe.hidden, outputs], recipe.activation, last, init=recipe.init,
                 seed=args.seed)
+    extra = {"momentum": recipe.momentum} if recipe.optimizer == "sgd" else {}
     make_optimizer = OPTIMIZERS[recipe.optimizer]
-    optimizer = make_optimizer(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    # SGD: micrograd's linear decay of the learning rate, to a tenth over the run
-    scheduler = LinearLR(optimizer, 1.0, 0.1, recipe.epochs) if recipe.optimizer == "sgd" else None
+    optimizer = make_optimizer(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay, **extra)
+    scheduler = LinearLR(optimizer, 1.0, 0.1, recipe.epochs)  # micrograd's linear decay, to a tenth
     split = "all 4 used for training" if name == "xor" else f"{len(train)} train / {len(test)} test"
     print(f"{name}: {len(data)} examples ({split})")
     print(f"model: MLP({' -> '.join(map(str, model.sizes))}), {recipe.activation}, {len(model)} parameters; "
@@ -170,19 +175,27 @@ def _write_outputs(out: Path, model: MLP, history: History, train: datasets.Data
 
 
 def _draw_one_example(path: Path, model: MLP, train: datasets.Dataset, loss: str) -> Path | None:
-    """The graph of the first training example's loss, with its gradients (needs autograd_lite.viz)."""
+    """The graph of one training example's loss, with its gradients (needs autograd_lite.viz).
+
+    The example with the largest loss is drawn: the one the model still learns most from.
+    Networks with more than a dozen neurons are drawn with one box per layer.
+    """
     try:
         from autograd_lite import viz
 
-        x, target = train[0]
+        loss_fn = LOSSES[loss]
+        with no_grad():
+            worst = max(range(len(train)), key=lambda i: loss_fn(model(train.X[i]), train.y[i]).data)
+        x, target = train[worst]
         inputs = [Value(v, label=f"x{i + 1}") for i, v in enumerate(x)]
-        example_loss = LOSSES[loss](model(inputs), target)
+        example_loss = loss_fn(model(inputs), target)
         example_loss.label = "loss"
         model.zero_grad()
         example_loss.backward()
+        collapse = "layer" if sum(model.sizes[1:]) > 12 else None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "drawn collapsed" is expected for big graphs
-            drawing = viz.draw_dot(example_loss, params=model)
+            drawing = viz.draw_dot(example_loss, params=model, collapse=collapse)
         if hasattr(viz, "save"):
             viz.save(drawing, path)
         else:
@@ -255,15 +268,16 @@ def _fraction(text: str) -> float:
 
 
 def _describe_optimizer(r: Recipe) -> str:
-    if r.optimizer == "sgd":
-        return f"SGD lr {r.lr:g} decaying linearly to {r.lr / 10:g}"
-    return f"{r.optimizer.capitalize().replace('w', 'W')} lr {r.lr:g}"
+    name = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}[r.optimizer]
+    momentum = f" with momentum {r.momentum:g}" if r.momentum and r.optimizer == "sgd" else ""
+    return f"{name}{momentum}, lr {r.lr:g} decaying linearly to {r.lr / 10:g}"
 
 
 def _describe_recipe(r: Recipe) -> str:
     hidden = ",".join(map(str, r.hidden)) or "none"
     return f"--hidden {hidden} --activation {r.activation} --loss {r.loss} --optimizer {r.optimizer} " \
-           f"--lr {r.lr:g} --epochs {r.epochs}" + (f" --batch-size {r.batch_size}" if r.batch_size else "")
+           f"--lr {r.lr:g} --epochs {r.epochs}" + (f" --batch-size {r.batch_size}" if r.batch_size else "") \
+           + (f" --samples {r.samples}" if r.samples else "")
 
 
 if __name__ == "__main__":

@@ -79,10 +79,11 @@ def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: int = 
     return _noisy(points, noise, rng, "circles")
 
 
-def spirals(n: int = 100, classes: int = 2, noise: float = 0.2, seed: int = 0) -> Dataset:
-    """`classes` spiral arms winding out from the centre (CS231n's spiral data); arm k has label k.
+def spirals(n: int = 100, classes: int = 2, noise: float = 0.2, turns: float = 1.0, seed: int = 0) -> Dataset:
+    """`classes` spiral arms winding out from the centre; arm k has label k.
 
-    Each point is at radius r in [0, 1] and angle 4*k + 4*r + noise (radians).
+    A point at radius r in [0, 1] on arm k sits at the angle 2*pi*(turns*r + k/classes)
+    plus Gaussian noise (in radians, standard deviation `noise`).
     """
     rng = _check(n, noise, seed, "spirals")
     if isinstance(classes, bool) or not isinstance(classes, int) or classes < 2:
@@ -90,9 +91,9 @@ def spirals(n: int = 100, classes: int = 2, noise: float = 0.2, seed: int = 0) -
     points = []
     for k in range(classes):
         count = n // classes + (1 if k < n % classes else 0)
-        for r in _linspace(0.0, 1.0, count):
-            angle = 4.0 * k + 4.0 * r + rng.gauss(0.0, noise)
-            points.append((r * math.sin(angle), r * math.cos(angle), k))
+        for r in _linspace(0.05, 1.0, count):
+            angle = 2 * math.pi * (turns * r + k / classes) + rng.gauss(0.0, noise)
+            points.append((r * math.cos(angle), r * math.sin(angle), k))
     data = _noisy(points, 0.0, rng, "spirals")
     data.num_classes = classes
     return data

@@ -57,10 +57,9 @@ def test_spirals_arms() -> None:
     assert data.num_classes == 3 and Counter(data.y) == {0: 30, 1: 30, 2: 30}
     for (x1, x2), k in data:
         r = math.hypot(x1, x2)
-        assert r <= 1.0 + 1e-12
-        if r > 1e-9:  # angle (measured from the x2 axis) = 4k + 4r, modulo a full turn
-            angle = math.atan2(x1, x2)
-            assert math.cos(angle - (4 * k + 4 * r)) == pytest.approx(1.0)
+        assert 0.05 - 1e-12 <= r <= 1.0 + 1e-12
+        angle = math.atan2(x2, x1)  # = 2 pi (r + k/3), modulo a full turn
+        assert math.cos(angle - 2 * math.pi * (r + k / 3)) == pytest.approx(1.0)
 
 
 def test_digits() -> None:

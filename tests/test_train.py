@@ -255,5 +255,5 @@ def test_digits_reach_95_percent_held_out() -> None:
     model = MLP(64, [16, 16, 10], init="fan_in", seed=0)
     opt = Adam(model.parameters(), lr=0.01)
     fit(model, train, loss=cross_entropy, optimizer=opt, scheduler=LinearLR(opt, 1.0, 0.1, 10), epochs=10,
-        batch_size=32, progress=False)
+        batch_size=16, progress=False)  # the CLI's `autograd-lite train digits`
     assert accuracy(model, test, cross_entropy) >= 0.95
