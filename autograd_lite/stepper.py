@@ -16,6 +16,7 @@ ops' rules. This module only records and shows what happened.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from autograd_lite.engine import Constant, Value, backpropagate, topological_ord
 from autograd_lite.viz import (
     MAX_NODES,
     Drawing,
+    GraphvizNotFound,
     Moment,
     draw_graph,
     fmt,
@@ -167,8 +169,8 @@ class Stepper:
 
     def _index(self, k: int) -> int:
         if not -len(self.steps) <= k < len(self.steps):
-            raise IndexError(f"step {k} out of range: this backward pass has {len(self.steps)} steps "
-                             f"(0 to {len(self.steps) - 1})")
+            which = f"(0 to {len(self.steps) - 1})" if self.steps else "(its root is a leaf)"
+            raise IndexError(f"step {k} out of range: this backward pass has {len(self.steps)} steps {which}")
         return k % len(self.steps)
 
     def grads_at(self, k: int) -> dict[Value, float]:
@@ -226,7 +228,10 @@ class Stepper:
         return path
 
     def _repr_html_(self) -> str:
-        return self.html(full_page=False)
+        try:
+            return self.html(full_page=False)
+        except (ValueError, GraphvizNotFound) as error:  # say why in the notebook, not in a traceback
+            return f"<pre>{html.escape(repr(self))}\n\n{html.escape(str(error))}</pre>"
 
     def __repr__(self) -> str:
         return (f"<Stepper: backward of {self.names[self.root]} in {len(self.steps)} steps; "

@@ -218,6 +218,14 @@ def test_html_refuses_a_graph_too_big_to_read() -> None:
         Stepper(big).html()
 
 
+def test_notebook_display_explains_instead_of_failing() -> None:
+    big = value_sum(Value(float(i)) * Value(2.0) for i in range(100))
+    shown = Stepper(big)._repr_html_()
+    assert shown.startswith("<pre>&lt;Stepper") and "max_nodes=150" in shown
+    with pytest.raises(IndexError, match="0 steps .its root is a leaf"):
+        Stepper(Value(1.0)).draw(0)
+
+
 def test_save(tmp_path) -> None:
     root, _ = seed003()
     path = Stepper(root).save(tmp_path / "steps.html")
