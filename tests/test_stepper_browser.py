@@ -33,7 +33,7 @@ def seed003() -> tuple[Value, list[Value]]:
 
 
 @pytest.fixture
-def browser():
+def browser(request):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -48,6 +48,8 @@ def browser():
                 f"--user-data-dir={profile}"):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    if getattr(request, "param", "") == "no-js":  # like a static export whose viewer strips scripts
+        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     try:
         yield driver
@@ -123,3 +125,19 @@ def test_next_and_prev_walk_through_forward_and_backward(browser, tmp_path) -> N
     browser.execute_script("arguments[0].value = 24; arguments[0].dispatchEvent(new Event('input'));", slider)
     shot = tmp_path / "stepper.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 20_000
+
+
+@pytest.mark.parametrize("browser", ["no-js"], indirect=True)
+def test_without_javascript_the_finished_pass_is_still_shown(browser, tmp_path) -> None:
+    from selenium.webdriver.common.by import By
+
+    loss, params = seed003()
+    stepper = Stepper(loss, params=params)
+    browser.get(stepper.save(tmp_path / "stepper.html").resolve().as_uri())
+    box = browser.find_element(By.CSS_SELECTOR, ".al-stepper")
+    assert box.get_attribute("data-frame") is None  # the script did not run
+    assert "finished backward pass of L" in box.find_element(By.CSS_SELECTOR, ".al-caption").text
+    ledger = [li.text for li in box.find_elements(By.CSS_SELECTOR, ".al-ledger li") if li.is_displayed()]
+    assert ledger == stepper.ledger()
+    texts = [t.get_attribute("textContent") for t in box.find_elements(By.TAG_NAME, "text")]
+    assert f"grad {fmt(params[0].grad)} ✓" in texts
