@@ -22,7 +22,15 @@ from autograd_lite.engine import Value, no_grad
 from autograd_lite.losses import LOSSES
 from autograd_lite.nn import ACTIVATIONS, MLP
 from autograd_lite.optim import OPTIMIZERS, LinearLR
-from autograd_lite.train import DivergenceError, History, evaluate, fit, plot_decision_boundary, plot_history
+from autograd_lite.train import (
+    DivergenceError,
+    History,
+    evaluate,
+    fit,
+    plot_decision_boundary,
+    plot_history,
+    plot_images,
+)
 
 DATASETS = ("moons", "circles", "spirals", "xor", "digits")
 CLASSES = {"digits": 10}  # the others have 2
@@ -88,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--test-fraction", type=_fraction, default=0.2, help="share held out for tests (0.2)")
     train.add_argument("--seed", type=int, default=0, help="seed for data, weights and batches (0)")
     train.add_argument("--out", type=Path, help="output directory (default: autograd-lite-DATASET)")
+    train.add_argument("--backend", choices=["auto", "eager", "tape"], default="auto",
+                       help="how batches are computed: eager Values, the batched NumPy tape, or auto "
+                            "(the tape when it can replay the model, else eager)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -99,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:  # --help, --version, or a bad argument (already reported in one line)
         return int(e.code or 0)
     try:
-        return train_command(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _note  # warnings as one-line notes, not file:line dumps
+            return train_command(args)
     except _UsageError as e:
         print(f"autograd-lite train: error: {e} (see autograd-lite train --help)", file=sys.stderr)
         return 2
@@ -138,11 +151,13 @@ def train_command(args: argparse.Namespace) -> int:
     print(f"{name}: {len(data)} examples ({split})")
     print(f"model: MLP({' -> '.join(map(str, model.sizes))}), {recipe.activation}, {len(model)} parameters; "
           f"{recipe.loss} loss; {_describe_optimizer(recipe)}; {recipe.epochs} epochs, "
-          f"{'full batch' if recipe.batch_size is None else f'batches of {recipe.batch_size}'}")
+          f"{'full batch' if recipe.batch_size is None else f'batches of {recipe.batch_size}'}; "
+          f"backend {args.backend}")
 
     history = fit(model, train, loss=recipe.loss, optimizer=optimizer, scheduler=scheduler,
                   epochs=recipe.epochs, batch_size=recipe.batch_size, seed=args.seed,
-                  progress=not args.no_progress, validation=None if name == "xor" else test)
+                  progress=not args.no_progress, validation=None if name == "xor" else test,
+                  backend=args.backend)
     if history.interrupted:
         print(f"interrupted after {history.epochs} epochs; writing what there is")
     results = [("train", train)] if name == "xor" else [("train", train), ("test", test)]
@@ -153,12 +168,13 @@ def train_command(args: argparse.Namespace) -> int:
         summary.append(f"{part} accuracy {acc:.1%} ({right}/{len(subset)})")
     print(" | ".join(summary))
     out = args.out if args.out is not None else Path(f"autograd-lite-{name}")
-    written = _write_outputs(out, model, history, train, recipe.loss)
+    written = _write_outputs(out, model, history, train, test, recipe.loss)
     print(f"wrote {', '.join(str(p) for p in written)}")
     return 0
 
 
-def _write_outputs(out: Path, model: MLP, history: History, train: datasets.Dataset, loss: str) -> list[Path]:
+def _write_outputs(out: Path, model: MLP, history: History, train: datasets.Dataset, test: datasets.Dataset,
+                   loss: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "model.json", out / "history.json", out / "loss.png"]
     model.save(written[0])
@@ -168,6 +184,10 @@ def _write_outputs(out: Path, model: MLP, history: History, train: datasets.Data
         title = f"{train.name.split(' ')[0]}: decision boundary after {history.epochs} epochs"
         plot_decision_boundary(model, train, title=title).savefig(out / "decision_boundary.png", dpi=120)
         written.append(out / "decision_boundary.png")
+    elif train.num_features == 64:  # 8x8 images
+        title = "test digits: the model's answer (wrong in red, true class in brackets)"
+        plot_images(model, test, title=title).savefig(out / "predictions.png", dpi=120)
+        written.append(out / "predictions.png")
     graph = _draw_one_example(out / "graph.svg", model, train, loss)
     if graph is not None:
         written.append(graph)
@@ -206,6 +226,10 @@ def _draw_one_example(path: Path, model: MLP, train: datasets.Dataset, loss: str
         reason = str(e).split("\n")[0][:200] or type(e).__name__
         print(f"note: skipped {path.name} (drawing the graph failed: {reason})")
         return None
+
+
+def _note(message: Warning | str, *args: Any, **kwargs: Any) -> None:
+    print(f"note: {message}", file=sys.stderr)
 
 
 # --- arguments ------------------------------------------------------------------------------

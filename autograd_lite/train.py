@@ -288,6 +288,33 @@ def plot_decision_boundary(model: Callable[[Any], Any], X: Sequence[Sequence[flo
     return fig
 
 
+def plot_images(model: Callable[[Any], Any], X: Sequence[Sequence[float]] | Dataset,
+                y: Sequence[int] | None = None, shape: tuple[int, int] = (8, 8), count: int = 40,
+                title: str = "predictions") -> Figure:
+    """Inputs drawn as images, each titled with the class the model predicts (its largest output).
+
+    The model's mistakes come first, in red with the true class in brackets; then correct ones.
+    """
+    import numpy as np
+
+    X, y = _xy(X, y, "plot_images")
+    guesses = _grid_outputs(model, np.asarray(X, dtype=float)).argmax(axis=1)
+    order = sorted(range(len(X)), key=lambda i: guesses[i] == y[i])[:count]  # mistakes first
+    columns = min(10, len(order))
+    rows = -(-len(order) // columns)
+    fig = _figure_class()(figsize=(1.0 * columns, 1.15 * rows + 0.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
+    for ax, i in zip(axes, order):
+        ax.imshow(np.asarray(X[i], dtype=float).reshape(shape), cmap="gray_r", interpolation="nearest")
+        wrong = guesses[i] != y[i]
+        label = f"{guesses[i]} ({y[i]})" if wrong else str(guesses[i])
+        ax.set_title(label, color="red" if wrong else "black", fontsize=9)
+    for ax in axes:
+        ax.set_axis_off()
+    fig.suptitle(title)
+    return fig
+
+
 def _grid_outputs(model: Callable[[Any], Any], points: np.ndarray) -> np.ndarray:
     """Model outputs for many points at once: (n_points, n_outputs)."""
     import numpy as np
@@ -338,6 +365,14 @@ def _loss(loss: str | Loss) -> Loss:
 def _backend(backend: str | Gradients) -> Gradients:
     if callable(backend):
         return backend
+    if backend in ("tape", "auto") and backend not in BACKENDS:
+        try:  # the batched tape registers here on first use (it needs NumPy)
+            from autograd_lite import tape
+
+            BACKENDS.setdefault("tape", tape.tape_gradients)
+            BACKENDS.setdefault("auto", tape.auto_gradients)
+        except (ImportError, AttributeError):
+            pass
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: available are {', '.join(BACKENDS)}")
     return BACKENDS[backend]

@@ -40,10 +40,10 @@ def test_train_xor_writes_model_curves_boundary_and_graph(tmp_path, capsys) -> N
 def test_train_moons_small_run_with_graph(tmp_path, capsys) -> None:
     pytest.importorskip("autograd_lite.viz")
     code, out, err = run(capsys, "train", "moons", "--samples", "30", "--epochs", "3", "--hidden", "4",
-                         "--optimizer", "adam", "--out", str(tmp_path), "--no-progress")
+                         "--optimizer", "adam", "--out", str(tmp_path), "--no-progress", "--backend", "eager")
     assert code == 0, err
     assert "moons: 30 examples (24 train / 6 test)" in out
-    assert "Adam, lr 0.01 decaying linearly to 0.001; 3 epochs, batches of 16" in out
+    assert "Adam, lr 0.01 decaying linearly to 0.001; 3 epochs, batches of 16; backend eager" in out
     assert "| test accuracy" in out
     svg = (tmp_path / "graph.svg").read_text()
     assert svg.lstrip().startswith(("<?xml", "<svg")) and "loss" in svg

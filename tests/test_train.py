@@ -27,6 +27,7 @@ from autograd_lite.train import (
     fit,
     plot_decision_boundary,
     plot_history,
+    plot_images,
     predict,
 )
 
@@ -144,8 +145,22 @@ def test_a_backend_plugs_into_fit() -> None:
     finally:
         del BACKENDS["counting"]
     assert calls == [3, 1, 3, 1]
-    with pytest.raises(ValueError, match="unknown backend 'tape': available are eager"):
-        fit(MLP(2, [2, 1]), xor(), loss="mse", backend="tape")
+    with pytest.raises(ValueError, match="unknown backend 'tapes': available are eager"):
+        fit(MLP(2, [2, 1]), xor(), loss="mse", backend="tapes")
+
+
+def test_the_tape_backend_trains_exactly_like_eager() -> None:
+    pytest.importorskip("autograd_lite.tape")
+    data = moons(24, seed=0)
+    states = []
+    for backend in ("eager", "tape"):
+        model = MLP(2, [6, 6, 1], seed=0)
+        history = fit(model, data, loss=hinge, lr=0.2, epochs=3, batch_size=8, progress=False,
+                      backend=backend)
+        states.append((model.state_dict(), history.loss))
+    (eager, eager_loss), (tape, tape_loss) = states
+    assert tape_loss == pytest.approx(eager_loss, rel=1e-12)
+    assert list(tape.values()) == pytest.approx(list(eager.values()), rel=1e-12, abs=1e-14)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -208,6 +223,18 @@ def test_decision_boundary_colours_the_predicted_class(tmp_path) -> None:
         plot_decision_boundary(MLP(3, [1]), [[1.0, 2.0, 3.0]], [1])
 
 
+def test_plot_images_shows_mistakes_first_in_red() -> None:
+    model = MLP(4, [2], activation="linear", output_activation="linear", seed=0)
+    for j, neuron in enumerate(model.layers[0].neurons):  # output j = pixel j: the brighter of pixels 0, 1
+        for i, w in enumerate(neuron.w):
+            w.data = 1.0 if i == j else 0.0
+    X = [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.5, 0.5]]
+    fig = plot_images(model, X, [0, 1, 1], shape=(2, 2), title="t")
+    titles = [(ax.get_title(), ax.title.get_color()) for ax in fig.axes]
+    assert titles == [("0 (1)", "red"), ("0", "black"), ("1", "black")]
+    assert fig.axes[0].images[0].get_array().tolist() == [[1.0, 0.0], [0.5, 0.5]]
+
+
 # --- acceptance (issue 3): small versions run always, full versions are marked slow ----------
 
 def test_moons_hinge_reaches_100_percent_train_accuracy_small() -> None:
@@ -237,23 +264,36 @@ def test_digits_learns_from_a_small_subset() -> None:
     assert evaluate(model, test.X[:200], test.y[:200], cross_entropy)[1] >= 0.5  # chance is 0.1
 
 
-@pytest.mark.slow
-def test_moons_hinge_full_micrograd_demo() -> None:
+def _tape() -> None:
+    pytest.importorskip("autograd_lite.tape")
+
+
+# the full runs: the batched tape gives the same numbers as eager, only faster (see test above)
+FULL = [pytest.param("tape", id="tape"), pytest.param("eager", id="eager", marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("backend", FULL)
+def test_moons_hinge_full_micrograd_demo(backend: str) -> None:
     """micrograd's demo: 100 moons, MLP(2, [16, 16, 1]), hinge + L2, 100 full-batch steps, lr 1.0 -> 0.1."""
+    if backend == "tape":
+        _tape()
     data = moons(100, noise=0.1, seed=0)
     model = MLP(2, [16, 16, 1], seed=0)
     opt = SGD(model.parameters(), lr=1.0, weight_decay=2e-4)  # L2 term 1e-4 * sum(p^2) has gradient 2e-4 * p
     fit(model, data, loss=hinge, optimizer=opt, scheduler=LinearLR(opt, 1.0, 0.1, 100), epochs=100,
-        progress=False)
+        progress=False, backend=backend)
     assert accuracy(model, data, hinge) == 1.0
 
 
 @pytest.mark.slow
-def test_digits_reach_95_percent_held_out() -> None:
+@pytest.mark.parametrize("backend", ["tape", "eager"])
+def test_digits_reach_95_percent_held_out(backend: str) -> None:
     pytest.importorskip("sklearn")
+    if backend == "tape":
+        _tape()
     train, test = train_test_split(digits(), 0.2, seed=0)
     model = MLP(64, [16, 16, 10], init="fan_in", seed=0)
     opt = Adam(model.parameters(), lr=0.01)
     fit(model, train, loss=cross_entropy, optimizer=opt, scheduler=LinearLR(opt, 1.0, 0.1, 10), epochs=10,
-        batch_size=16, progress=False)  # the CLI's `autograd-lite train digits`
+        batch_size=16, progress=False, backend=backend)  # the CLI's `autograd-lite train digits`
     assert accuracy(model, test, cross_entropy) >= 0.95
