@@ -149,7 +149,8 @@ def train_command(args: argparse.Namespace) -> int:
     scheduler = LinearLR(optimizer, 1.0, 0.1, recipe.epochs)  # micrograd's linear decay, to a tenth
     split = "all 4 used for training" if name == "xor" else f"{len(train)} train / {len(test)} test"
     print(f"{name}: {len(data)} examples ({split})")
-    print(f"model: MLP({' -> '.join(map(str, model.sizes))}), {recipe.activation}, {len(model)} parameters; "
+    print(f"model: MLP({' -> '.join(map(str, model.sizes))}), {recipe.activation}, "
+          f"{model.num_parameters()} parameters; "
           f"{recipe.loss} loss; {_describe_optimizer(recipe)}; {recipe.epochs} epochs, "
           f"{'full batch' if recipe.batch_size is None else f'batches of {recipe.batch_size}'}; "
           f"backend {args.backend}")

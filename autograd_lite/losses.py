@@ -161,8 +161,7 @@ CORRECT: dict[Callable[..., Value], Callable[[Any, Any], bool]] = {
 # --- helpers ----------------------------------------------------------------------------
 
 def _pairs(output: Any, target: Any, loss: str) -> list[tuple[Value, float]]:
-    outputs = list(output) if isinstance(output, Sequence) else [output]
-    targets = list(target) if isinstance(target, Sequence) else [target]
+    outputs, targets = _items(output), _items(target)
     if len(outputs) != len(targets):
         raise ValueError(f"{loss}: {len(outputs)} outputs but {len(targets)} targets; "
                          "give one target per output")
@@ -206,6 +205,13 @@ def _mean(terms: list[Value]) -> Value:
     return terms[0] if len(terms) == 1 else value_sum(terms) / len(terms)
 
 
+def _items(x: Any) -> list[Any]:
+    """A list of outputs or targets: a list, a tuple or a 1-D NumPy array is many, anything else one."""
+    if isinstance(x, (list, tuple)) or getattr(x, "ndim", 0) > 0:
+        return list(x)
+    return [x]
+
+
 def _listed(x: Any) -> list[float]:
-    items = list(x) if isinstance(x, Sequence) else [x]
+    items = _items(x)
     return [i.data if isinstance(i, Value) else float(i) for i in items]

@@ -94,7 +94,7 @@ class Module:
         for k, v in values.items():
             params[k].data = v
 
-    def __len__(self) -> int:  # parameter count, for quick "how big is it"
+    def num_parameters(self) -> int:
         return len(self.named_parameters())
 
 
@@ -207,8 +207,8 @@ class MLP(Module):
                 for name, p in layer.named_parameters()]
 
     def __repr__(self) -> str:
-        lines = [f"  (layers.{i}): {layer!r}" for i, layer in enumerate(self.layers)]
-        return "\n".join([f"MLP({' -> '.join(map(str, self.sizes))}, {len(self)} parameters", *lines, ")"])
+        head = f"MLP({' -> '.join(map(str, self.sizes))}, {self.num_parameters()} parameters"
+        return "\n".join([head, *(f"  (layers.{i}): {layer!r}" for i, layer in enumerate(self.layers)), ")"])
 
     # --- saving: JSON, architecture + weights, never pickle -------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -173,3 +173,11 @@ def test_what_counts_as_correct() -> None:
     assert CORRECT[binary_cross_entropy](0.6, 1) and not CORRECT[binary_cross_entropy](0.4, 1)
     assert CORRECT[cross_entropy]([0.1, 2.0, -1.0], 1) and not CORRECT[cross_entropy]([0.1, 2.0, -1.0], 0)
     assert CORRECT[mse](0.7, 1.0) and not CORRECT[mse]([0.7, 0.2], [1.0, 1.0])
+
+
+def test_numpy_targets_work_like_lists() -> None:
+    np = pytest.importorskip("numpy")
+    outs = values([0.5, -1.0])
+    assert mse(outs, np.array([1.0, 0.0])).data == mse(outs, [1.0, 0.0]).data == (0.25 + 1.0) / 2
+    assert cross_entropy(outs, np.int64(1)).data == cross_entropy(outs, 1).data
+    assert CORRECT[mse](np.array([0.9, 0.1]), np.array([1.0, 0.0]))

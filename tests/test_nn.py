@@ -118,7 +118,7 @@ def test_names_and_labels() -> None:
     assert [p.label for p in model.parameters()[:3]] == ["w1", "w2", "b"]  # what drawings show
     big = MLP(2, [16, 16, 1])
     assert dict(big.named_parameters())["layers.0.neurons.3.w.1"] is big.layers[0].neurons[3].w[1]
-    assert len(big) == len(big.parameters()) == 2 * 16 + 16 + 16 * 16 + 16 + 16 + 1
+    assert big.num_parameters() == len(big.parameters()) == 2 * 16 + 16 + 16 * 16 + 16 + 16 + 1
 
 
 def test_repr_is_readable() -> None:

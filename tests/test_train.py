@@ -84,6 +84,16 @@ def test_fit_with_the_same_seed_is_reproducible() -> None:
     assert runs[0] == runs[1]
 
 
+def test_fit_takes_numpy_arrays() -> None:
+    np = pytest.importorskip("numpy")
+    data = moons(20, seed=0)
+    runs = []
+    for X, y in ((data.X, data.y), (np.array(data.X), np.array(data.y))):
+        model = MLP(2, [4, 1], seed=1)
+        runs.append(fit(model, X, y, loss=hinge, lr=0.1, epochs=2, batch_size=5, progress=False).loss)
+    assert runs[0] == runs[1]
+
+
 def test_progress_bar_shows_live_loss_and_accuracy(capsys) -> None:
     fit(MLP(2, [2, 1], seed=0), xor(), loss="mse", epochs=3, progress=True)
     err = capsys.readouterr().err
