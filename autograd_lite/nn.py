@@ -99,7 +99,10 @@ class Module:
 
 
 class Neuron(Module):
-    """act(w . x + b) with `nin` weights (labelled w1..wn, 1-based as in maths) and a bias b.
+    """act(w . x + b) with `nin` weights and a bias b.
+
+    The weights' labels (what drawings show) count from 1 as in maths, w1..wn; their
+    names in `named_parameters()` are Python indexes, w.0..w.(n-1).
 
     `activation` is one of ACTIVATIONS ('relu' by default, as micrograd's Neuron);
     micrograd's `nonlin=False` means 'linear'.
@@ -232,9 +235,13 @@ class MLP(Module):
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to a JSON file (via a temporary file, so a crash never leaves half a file)."""
+        bad = [name for name, p in self.named_parameters() if not math.isfinite(p.data)]
+        if bad:
+            raise ValueError(f"save: {_few(bad)} {'is' if len(bad) == 1 else 'are'} nan or inf (did training "
+                             "diverge?); JSON cannot hold such a model, so nothing was written")
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
         os.replace(tmp, path)
 
     @classmethod

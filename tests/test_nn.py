@@ -200,6 +200,14 @@ def test_save_and_load_round_trip(tmp_path) -> None:
     assert [v.data for v in loaded([0.1, -0.2, 0.3])] == [v.data for v in model([0.1, -0.2, 0.3])]
 
 
+def test_a_model_with_nan_weights_is_not_saved(tmp_path) -> None:
+    model = MLP(2, [2, 1], seed=0)
+    model.layers[1].neurons[0].b.data = float("nan")
+    with pytest.raises(ValueError, match=r"'layers.1.neurons.0.b' is nan or inf \(did training diverge"):
+        model.save(tmp_path / "model.json")
+    assert list(tmp_path.iterdir()) == []
+
+
 def good_file() -> dict:
     return MLP(2, [2, 1], seed=0).to_dict()
 
