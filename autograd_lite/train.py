@@ -117,11 +117,9 @@ def fit(model: Any, X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, 
     seed: the shuffling of the batches. progress: show a tqdm bar with live loss/accuracy.
     callback: called as callback(epoch, history) after each epoch; return True to stop.
 
-    Ctrl-C stops after the current batch and returns the history so far (the model keeps its
-    trained weights). A nan or inf loss raises DivergenceError before the bad update.
+    Ctrl-C stops training and returns the history of the finished epochs (the model keeps
+    its trained weights). A nan or inf loss raises DivergenceError before the bad update.
     """
-    from tqdm.auto import tqdm
-
     X, y = _xy(X, y, "fit")
     loss_fn = _loss(loss)
     correct = accuracy or CORRECT.get(loss_fn)
@@ -136,7 +134,7 @@ def fit(model: Any, X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, 
     per_epoch = math.ceil(len(X) / size) if isinstance(size, int) and size > 0 else 1
     rng = random.Random(seed)
     history = History()
-    bar = tqdm(total=epochs * per_epoch, disable=not progress, unit="batch", desc="training", leave=True)
+    bar = _progress_bar(total=epochs * per_epoch, disable=not progress, unit="batch", desc="training")
     try:
         for epoch in range(1, epochs + 1):
             history.lr.append(optimizer.lr)
@@ -343,6 +341,16 @@ def _listed(out: Numbers) -> list[float]:
 
 
 # --- helpers ----------------------------------------------------------------------------
+
+def _progress_bar(**kwargs: Any) -> Any:
+    """tqdm's notebook bar when Jupyter widgets are installed, else its text bar (fine in notebooks too)."""
+    try:
+        import ipywidgets  # noqa: F401
+        from tqdm.auto import tqdm
+    except ImportError:
+        from tqdm import tqdm
+    return tqdm(**kwargs)
+
 
 def _numbers(out: Any) -> Numbers:
     if isinstance(out, Value):
