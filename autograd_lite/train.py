@@ -161,7 +161,7 @@ def fit(model: Any, X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, 
             if correct is not None:
                 history.accuracy.append(right / seen)
             if val is not None:
-                val_loss, val_acc = evaluate(model, val[0], val[1], loss_fn, accuracy=correct)
+                val_loss, val_acc = evaluate(model, val[0], val[1], loss=loss_fn, accuracy=correct)
                 history.val_loss.append(val_loss)
                 if val_acc is not None:
                     history.val_accuracy.append(val_acc)
@@ -184,8 +184,8 @@ def predict(model: Callable[[Any], Any], X: Sequence[Any]) -> list[Numbers]:
         return [_numbers(model(x)) for x in X]
 
 
-def evaluate(model: Callable[[Any], Any], X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None,
-             loss: str | Loss = "mse", accuracy: Callable[[Any, Any], bool] | None = None
+def evaluate(model: Callable[[Any], Any], X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, *,
+             loss: str | Loss, accuracy: Callable[[Any, Any], bool] | None = None
              ) -> tuple[float, float | None]:
     """(mean loss, accuracy) over a dataset, without recording graphs; accuracy None if unknown."""
     X, y = _xy(X, y, "evaluate")

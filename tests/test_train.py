@@ -70,7 +70,7 @@ def test_fit_records_a_history_and_learns() -> None:
     assert history.loss[-1] < history.loss[0]
     assert history.lr == pytest.approx([0.2, 0.175, 0.15, 0.125])  # the scheduler ran once per epoch
     assert opt.steps == 4 * 4  # ceil(30 / 8) updates per epoch
-    assert history.val_loss[-1] == pytest.approx(evaluate(model, data.X[:10], data.y[:10], hinge)[0])
+    assert history.val_loss[-1] == pytest.approx(evaluate(model, data.X[:10], data.y[:10], loss=hinge)[0])
     assert repr(history).startswith("History(4 epochs; last: loss ")
 
 
@@ -271,7 +271,7 @@ def test_digits_learns_from_a_small_subset() -> None:
     model = MLP(64, [16, 16, 10], init="fan_in", seed=0)
     fit(model, train.X[:100], train.y[:100], loss=cross_entropy, optimizer=Adam(model.parameters(), lr=0.03),
         epochs=5, batch_size=10, progress=False)  # 100 examples: the full run is test_digits_reach_95_...
-    assert evaluate(model, test.X[:200], test.y[:200], cross_entropy)[1] >= 0.5  # chance is 0.1
+    assert evaluate(model, test.X[:200], test.y[:200], loss=cross_entropy)[1] >= 0.5  # chance is 0.1
 
 
 def _tape() -> None:
