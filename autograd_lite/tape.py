@@ -38,7 +38,6 @@ tape keeps one recording per value.
 from __future__ import annotations
 
 import inspect
-import math
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Sequence
@@ -48,7 +47,7 @@ import numpy as np
 
 from autograd_lite import engine
 from autograd_lite.engine import Value, describe, topological_order
-from autograd_lite.tape_replay import Program, Trace
+from autograd_lite.tape_replay import Program, Trace, differences
 
 HINT = ("A tape records one graph and replays it for every example, so the function must not look at "
         "the values: write the branch with ops (relu, abs, ...), pass an argument that picks the branch "
@@ -73,7 +72,8 @@ class Tape:
         self.fn = fn
         self.static = frozenset(static)
         self.checks = checks
-        self.programs: dict[tuple[Any, ...], Program] = {}
+        self.programs: dict[tuple[Any, ...], Program] = {}  # static values -> their recording
+        self._constants: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = {}  # see _shared
         self._layout: list[tuple[int, ...]] | None = None
         try:
             self._names = list(inspect.signature(fn).parameters)
@@ -98,47 +98,53 @@ class Tape:
             raise ValueError(f"Tape.run: reduction must be 'mean' or 'sum', got {reduction!r}")
         data = self._batch(batch)
         seed = 1.0 / data.size if reduction == "mean" else 1.0
-        total, results = 0.0, np.empty((0, data.size))
-        for key, rows in data.groups().items():
-            program = self._program(key, data, rows)
-            if program.shape is not None and not isinstance(program.shape, tuple):
-                raise TypeError(f"Tape.run needs fn to return a loss (a Value), or (loss, output); it "
-                                f"returns a list of {program.shape} Values: use Tape.forward for outputs")
-            with np.errstate(all="ignore"):
-                values, saved = program.forward(data.inputs[:, rows], rows, keep=True)
-                grads = program.backward(values, saved, seed, rows)
-            out = values[program.outputs]
-            if len(results) == 0:
-                results = np.empty((len(out), data.size))
-            results[:, rows] = out
-            total += float(out[0].sum())
-            for leaf, grad in zip(program.leaves, grads[:program.first_input].sum(axis=1).tolist()):
-                leaf.grad += grad  # leaves accumulate, as in eager backward
-        loss = total * seed
-        return loss if program.shape is None else (loss, _shaped(program.shape[1], results[1:]))
+        results, shape = self._replay(data, seed)
+        loss = float(results[0].sum()) * seed
+        return loss if shape is None else (loss, _shaped(shape[1], results[1:]))
 
     def forward(self, batch: Any) -> Any:
         """fn's result for every example, as numbers: an array (batch,) for a Value, (batch, k)
         for a list of k Values, and a pair of those for (loss, output). No gradients."""
-        data = self._batch(batch)
-        results = None
-        for key, rows in data.groups().items():
-            program = self._program(key, data, rows)
-            with np.errstate(all="ignore"):
-                values, _ = program.forward(data.inputs[:, rows], rows)
-            if results is None:
-                results = np.empty((len(program.outputs), data.size))
-            results[:, rows] = values[program.outputs]
-        assert results is not None
-        shape = program.shape
+        results, shape = self._replay(self._batch(batch), None)
         if isinstance(shape, tuple):
             return results[0], _shaped(shape[1], results[1:])
         return _shaped(shape, results)
 
+    def _replay(self, data: _Batch, seed: float | None) -> tuple[np.ndarray, Any]:
+        """Forward (and, given a seed, backward) for every example: fn's outputs, one column each."""
+        parts: dict[Program, list[tuple[Any, np.ndarray]]] = {}
+        for key, rows in data.groups().items():
+            parts.setdefault(self._program(key, data, rows), []).append((key, rows))
+        results = np.empty(0)
+        for program, members in parts.items():
+            if seed is not None and program.shape is not None and not isinstance(program.shape, tuple):
+                raise TypeError(f"Tape.run needs fn to return a loss (a Value), or (loss, output); it "
+                                f"returns a list of {program.shape} Values: use Tape.forward for outputs")
+            columns = np.concatenate([rows for _, rows in members])
+            leaves = program.leaf_values(len(columns))
+            start = 0
+            for key, rows in members:  # constants that differ from one static value to another
+                changed, numbers = self._constants.get(key, (np.empty(0, dtype=np.intp), np.empty(0)))
+                leaves[changed, start:start + len(rows)] = numbers.reshape(-1, 1)
+                start += len(rows)
+            with np.errstate(all="ignore"):
+                inputs = data.inputs[:, columns]
+                values, saved = program.forward(leaves, inputs, columns, keep=seed is not None)
+                if seed is not None:
+                    grads = program.backward(values, saved, seed, columns)
+                    for leaf, grad in zip(program.leaves, grads[:program.first_input].sum(axis=1).tolist()):
+                        leaf.grad += grad  # leaves accumulate, as in eager backward
+            if not len(results):
+                results = np.empty((len(program.outputs), data.size))
+            results[:, columns] = values[program.outputs]
+        return results, program.shape
+
     def __repr__(self) -> str:
         name = getattr(self.fn, "__name__", "fn")
-        sizes = ", ".join(f"{p.size} rows in {len(p.groups)} groups" for p in self.programs.values())
-        return f"<Tape of {name}: {len(self.programs)} recording(s){': ' if sizes else ''}{sizes}>"
+        programs = dict.fromkeys(self.programs.values())
+        sizes = ", ".join(f"{p.size} rows in {len(p.groups)} groups" for p in programs)
+        return (f"<Tape of {name}: {len(self.programs)} recording(s) in {len(programs)} program(s)"
+                f"{': ' if sizes else ''}{sizes}>")
 
     # --- batches ------------------------------------------------------------------------
     def _batch(self, batch: Any) -> _Batch:
@@ -168,16 +174,27 @@ class Tape:
         program = self.programs.get(key)
         if program is None:
             first = int(rows[0])
-            trace = self._trace(batch, first)
-            checks = [(other, self._trace(batch, other)) for other in self._check_rows(batch, rows)]
-            changes = [(other, _compare(trace, again, first, other), set(again.order))
-                       for other, again in checks]
-            program = Program(trace, len(batch.inputs))
-            for other, changed, nodes in changes:
-                if changed:  # the model's parameters are the leaves that both recordings share
-                    parameters = np.array([leaf in nodes for leaf in program.leaves], dtype=bool)
-                    _check_shift_only(program, batch, (first, other), changed, parameters)
-            self.programs[key] = program
+            program = Program(self._trace(batch, first), len(batch.inputs))
+            for other in self._check_rows(batch, rows):
+                again = self._trace(batch, other)
+                difference, changed = differences(program.trace, again)
+                if difference is not None:
+                    raise TapeError(f"example {other} of the batch builds a different graph from example "
+                                    f"{first}: {difference}. {HINT}")
+                if changed:
+                    _check_shift_only(program, batch, (first, other), changed, set(again.order))
+            program = self.programs[key] = self._shared(key, program)
+        return program
+
+    def _shared(self, key: tuple[Any, ...], program: Program) -> Program:
+        """Recordings for two static values often differ only in constants (a sign, a target):
+        they share one program, and the constants become numbers per example."""
+        for other in dict.fromkeys(self.programs.values()):
+            difference, changed = differences(other.trace, program.trace)
+            if difference is None:
+                self._constants[key] = (np.array([other.leaf_row[a] for a, _ in changed], dtype=np.intp),
+                                        np.array([b.data for _, b in changed]))
+                return other
         return program
 
     def _trace(self, batch: _Batch, example: int) -> Trace:
@@ -328,58 +345,27 @@ def _shaped(shape: Any, results: np.ndarray) -> np.ndarray:
     return results[0] if shape is None else results.T
 
 
-def _signature(trace: Trace) -> list[tuple[Any, ...]]:
-    index = {node: i for i, node in enumerate(trace.order)}
-    return [("input", trace.inputs[n]) if n in trace.inputs else ("leaf", n) if not n._prev else
-            (n._rule.name, n._param, tuple(index[p] for p in n._prev)) for n in trace.order]  # type: ignore[union-attr]
-
-
-def _same_number(a: Any, b: Any) -> bool:
-    return a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
-
-
-def _compare(first: Trace, other: Trace, example: int, other_example: int) -> list[tuple[Value, Value]]:
-    """TapeError unless both recordings made the same graph; returns the constants that differ."""
-    where = f"example {other_example} of the batch builds a different graph from example {example}"
-    a, b = _signature(first), _signature(other)
-    if len(a) != len(b) or len(first.outputs) != len(other.outputs):
-        raise TapeError(f"{where}: {len(b)} nodes instead of {len(a)}. {HINT}")
-    changed = []
-    for i, (x, y) in enumerate(zip(a, b)):
-        if x[0] == "leaf" and y[0] == "leaf":
-            if x[1] is not y[1] and not _same_number(x[1].data, y[1].data):
-                changed.append((x[1], y[1]))
-        elif x[0] != y[0] or x[2:] != y[2:] or not _same_number(x[1], y[1]):  # op (or input), param, parents
-            raise TapeError(f"{where}: node {i} is {_what(first.order[i])} there but {_what(other.order[i])} "
-                            f"here. {HINT}")
-    index = {n: i for i, n in enumerate(first.order)}, {n: i for i, n in enumerate(other.order)}
-    if [index[0][n] for n in first.outputs] != [index[1][n] for n in other.outputs]:
-        raise TapeError(f"{where}: fn returns different nodes. {HINT}")
-    return changed
-
-
 def _check_shift_only(program: Program, batch: _Batch, examples: tuple[int, int],
-                      changed: list[tuple[Value, Value]], parameters: np.ndarray) -> None:
+                      changed: list[tuple[Value, Value]], shared: set[Value]) -> None:
     """A constant computed from the data is harmless if the results do not depend on it, like
     the max subtracted in the log-sum-exp trick. Replay both examples with the constants of
-    either recording: the same outputs and parameter gradients, or TapeError."""
+    either recording: the same outputs and parameter gradients (the parameters are the leaves
+    both recordings share), or TapeError."""
     example, other = examples
     columns = np.array(examples)
+    rows = np.array([program.leaf_row[a] for a, _ in changed], dtype=np.intp)
+    parameters = np.array([leaf in shared for leaf in program.leaves], dtype=bool)
     results = []
-    for constants in ([a.data for a, _ in changed], [b.data for _, b in changed]):
-        kept = [a.data for a, _ in changed]
-        for (a, _), number in zip(changed, constants):
-            a.data = number  # a constant made while recording, not one of the model's parameters
+    for numbers in ([a.data for a, _ in changed], [b.data for _, b in changed]):
+        leaves = program.leaf_values(2)
+        leaves[rows] = np.array(numbers).reshape(-1, 1)
         try:
             with np.errstate(all="ignore"):
-                values, saved = program.forward(batch.inputs[:, columns], columns, keep=True)
+                values, saved = program.forward(leaves, batch.inputs[:, columns], columns, keep=True)
                 grads = program.backward(values, saved, 1.0, columns)
             results.append(np.concatenate([values[program.outputs], grads[:program.first_input][parameters]]))
         except (ValueError, OverflowError):
             results.append(np.full(1, np.nan))
-        finally:
-            for (a, _), number in zip(changed, kept):
-                a.data = number
     scale = 1e-9 * (1.0 + np.nanmax(np.abs(results[0]), initial=0.0))
     if results[0].shape != results[1].shape or not np.all(np.abs(results[0] - results[1]) <= scale):
         a, b = changed[0]
@@ -387,9 +373,3 @@ def _check_shift_only(program: Program, batch: _Batch, examples: tuple[int, int]
                         f"has {describe(a)}: it was computed from the example's values (e.g. from .data), "
                         f"and the results depend on it, so a replay using {a.data!r} for every example would "
                         f"be wrong. {HINT}")
-
-
-def _what(node: Value) -> str:
-    if node._rule is None:
-        return f"the leaf {describe(node)}"
-    return f"{node._rule.name}({', '.join(describe(p) for p in node._prev)})"

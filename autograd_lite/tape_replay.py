@@ -12,13 +12,14 @@ backward uses. See tape.py for recording and the public API.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from autograd_lite import engine
-from autograd_lite.engine import Value
+from autograd_lite.engine import Value, describe
 from autograd_lite.ops import Op
 
 
@@ -43,52 +44,64 @@ class Group:
     param: tuple[np.ndarray, ...]  # () or the ops' plain-number parameters, shape (nodes, 1)
     scatter: list[tuple[np.ndarray, np.ndarray]]  # (parent rows, their edges), see _scatter
     nodes: list[Value]  # as recorded, for error messages
+    once: bool  # the nodes depend on no input (e.g. an L2 term): computed once, not per example
 
 
 class Program:
     """A recorded graph laid out for NumPy: leaves, then inputs, then each group in turn."""
 
     def __init__(self, trace: Trace, n_inputs: int) -> None:
+        self.trace = trace
         self.leaves = [n for n in trace.order if not n._prev and n not in trace.inputs]
-        row = {node: i for i, node in enumerate(self.leaves)}
+        self.leaf_row = {node: i for i, node in enumerate(self.leaves)}
+        row = dict(self.leaf_row)
         self.first_input = len(self.leaves)
         row.update((node, self.first_input + k) for node, k in trace.inputs.items())
         level: dict[Value, int] = dict.fromkeys(row, 0)
-        same: dict[tuple[int, str, int], list[Value]] = {}
+        varies = {node: node in trace.inputs for node in row}  # depends on the example's inputs
+        same: dict[tuple[int, str, int, bool], list[Value]] = {}
         for node in trace.order:
             if node not in level:  # all of a node's parents are computed at lower levels
                 level[node] = 1 + max(level[p] for p in node._prev)
+                varies[node] = any(varies[p] for p in node._prev)
                 op: Op = node._rule  # type: ignore[assignment]
-                same.setdefault((level[node], op.name, len(node._prev)), []).append(node)
+                same.setdefault((level[node], op.name, len(node._prev), varies[node]), []).append(node)
         self.groups: list[Group] = []
         size = self.first_input + n_inputs
-        for _, nodes in sorted(same.items(), key=lambda item: item[0][0]):  # by level
+        for (*_, varying), nodes in sorted(same.items(), key=lambda item: item[0][0]):  # by level
             op = nodes[0]._rule  # type: ignore[assignment]
             row.update((node, size + i) for i, node in enumerate(nodes))
             parents = np.array([[row[p] for p in node._prev] for node in nodes], dtype=np.intp).T
             param = (np.array([[float(n._param)] for n in nodes]),) if op.has_param else ()
             self.groups.append(Group(op, size, size + len(nodes), parents, param,
-                                     _scatter(parents.reshape(-1)), nodes))
+                                     _scatter(parents.reshape(-1)), nodes, not varying))
             size += len(nodes)
         self.size = size
+        self._buffers: dict[str, np.ndarray] = {}
         self.outputs = np.array([row[node] for node in trace.outputs], dtype=np.intp)
         self.shape = trace.shape
 
-    def forward(self, inputs: np.ndarray, examples: np.ndarray, keep: bool = False
+    def leaf_values(self, columns: int) -> np.ndarray:
+        """The leaves' numbers as they are now (an optimizer changes them), for each example."""
+        return np.repeat(np.array([leaf.data for leaf in self.leaves]).reshape(-1, 1), columns, axis=1)
+
+    def forward(self, leaves: np.ndarray, inputs: np.ndarray, examples: np.ndarray, keep: bool = False
                 ) -> tuple[np.ndarray, list[list[np.ndarray]]]:
-        """Every node's value for every example, as an array (rows, batch). `examples` are
-        the columns' positions in the batch, for error messages; `keep` saves each group's
-        inputs for backward."""
-        values = np.empty((self.size, inputs.shape[1]))
-        values[:self.first_input] = np.array([leaf.data for leaf in self.leaves]).reshape(-1, 1)
+        """Every node's value for every example, as an array (rows, batch), from the leaves'
+        and the inputs' numbers. `examples` are the columns' positions in the batch, for
+        error messages; `keep` saves each group's inputs for backward."""
+        values = self._buffer("values", inputs.shape[1])
+        values[:self.first_input] = leaves
         values[self.first_input:self.first_input + len(inputs)] = inputs
         saved = []
         for group in self.groups:
             op = group.op
-            args = [*values[group.parents], *group.param]
+            inputs_of = values[group.parents, :1] if group.once else values[group.parents]
+            args = [*inputs_of, *group.param]
             if op.valid is not None:
                 _check_domain(group, args, op.valid(*args), examples)
-            out = values[group.start:group.stop] = op.forward(np, *args)
+            out = op.forward(np, *args)
+            values[group.start:group.stop] = out  # (the same for every example if group.once)
             if op.valid is not None or engine.state.anomaly:  # a domain check cannot see overflow
                 _check_finite(group, args, out, examples, "forward")
             if keep:
@@ -98,17 +111,34 @@ class Program:
     def backward(self, values: np.ndarray, saved: list[list[np.ndarray]], seed: float,
                  examples: np.ndarray) -> np.ndarray:
         """d(seed * output 0)/d(node) for every node and example: the chain rule on rows."""
-        grads = np.zeros_like(values)
+        grads = self._buffer("grads", values.shape[1])
+        grads.fill(0.0)
         grads[self.outputs[0]] = seed
         for group, args in zip(reversed(self.groups), reversed(saved)):
+            out = values[group.start:group.stop]
             out_grad = grads[group.start:group.stop]
-            local = _stacked(group.op.local_grads(np, values[group.start:group.stop], *args), out_grad.shape)
+            if group.once:  # its parents are computed once too: their grads add up in column 0
+                out, out_grad = out[:, :1], out_grad.sum(axis=1, keepdims=True)
+            local = _stacked(group.op.local_grads(np, out, *args), out_grad.shape)
             flows = (local * out_grad).reshape(-1, out_grad.shape[1])  # local * grad[node], one row per edge
             for rows, edges in group.scatter:  # grad[parent] += the flows of all its edges
-                grads[rows] += flows[edges[:, 0]] if edges.shape[1] == 1 else flows[edges].sum(axis=1)
+                flow = flows[edges[:, 0]] if edges.shape[1] == 1 else flows[edges].sum(axis=1)
+                if group.once:
+                    grads[rows, :1] += flow
+                else:
+                    grads[rows] += flow
             if engine.state.anomaly:
                 _check_finite(group, args, flows.reshape(local.shape), examples, "backward")
         return grads
+
+
+    def _buffer(self, name: str, columns: int) -> np.ndarray:
+        """An array (rows, columns) kept from run to run: allocating a large array anew each
+        time costs more than a small batch's whole replay."""
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.shape[1] != columns:
+            buffer = self._buffers[name] = np.empty((self.size, columns))
+        return buffer
 
 
 def _stacked(local: tuple[Any, ...], shape: tuple[int, ...]) -> np.ndarray:
@@ -165,3 +195,40 @@ def _call(group: Group, args: list[np.ndarray], node: int, column: int) -> str:
     numbers += [repr(float(p[node, 0])) for p in group.param]
     name = f" (node {recorded.label!r})" if recorded.label else ""
     return f"{group.op.name}({', '.join(numbers)}){name}"
+
+
+# --- comparing two recordings ----------------------------------------------------------------
+
+def differences(first: Trace, other: Trace) -> tuple[str | None, list[tuple[Value, Value]]]:
+    """How `other` differs from `first`: the first difference in the graph (None if the graphs
+    are the same), and the pairs of constants whose numbers differ."""
+    a, b = _signature(first), _signature(other)
+    if len(a) != len(b) or len(first.outputs) != len(other.outputs):
+        return f"{len(b)} nodes instead of {len(a)}", []
+    changed = []
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x[0] == "leaf" and y[0] == "leaf":
+            if x[1] is not y[1] and not _same_number(x[1].data, y[1].data):
+                changed.append((x[1], y[1]))
+        elif x[0] != y[0] or x[2:] != y[2:] or not _same_number(x[1], y[1]):  # op (or input), param, parents
+            return f"node {i} is {_what(first.order[i])} there but {_what(other.order[i])} here", []
+    index = {n: i for i, n in enumerate(first.order)}, {n: i for i, n in enumerate(other.order)}
+    if [index[0][n] for n in first.outputs] != [index[1][n] for n in other.outputs]:
+        return "the function returns different nodes", []
+    return None, changed
+
+
+def _signature(trace: Trace) -> list[tuple[Any, ...]]:
+    index = {node: i for i, node in enumerate(trace.order)}
+    return [("input", trace.inputs[n]) if n in trace.inputs else ("leaf", n) if not n._prev else
+            (n._rule.name, n._param, tuple(index[p] for p in n._prev)) for n in trace.order]  # type: ignore[union-attr]
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    return a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
+
+
+def _what(node: Value) -> str:
+    if node._rule is None:
+        return f"the leaf {describe(node)}"
+    return f"{node._rule.name}({', '.join(describe(p) for p in node._prev)})"

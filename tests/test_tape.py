@@ -223,8 +223,18 @@ def test_static_arguments_get_plain_numbers_and_one_recording_each() -> None:
     X, labels = np.array([1.0, 2.0, 3.0, 4.0]), np.array([1, -1, 1, 2])
     tape = Tape.record(fn, (X, labels), static=[1])
     assert sorted(tape.programs) == [(-1,), (1,), (2,)]
+    assert len(set(tape.programs.values())) == 1  # x * label: only a constant differs, one program
     assert tape.forward((X, labels)).tolist() == [1.0, -2.0, 3.0, 8.0]
     assert tape.run((X, labels), reduction="sum") == 10.0
+
+
+def test_static_values_that_change_the_graph_get_their_own_program() -> None:
+    fn = lambda x, k: x.tanh() if k else x.sin() * 2  # noqa: E731
+    X, labels = RNG.normal(size=6), np.array([0, 1, 1, 0, 1, 0])
+    tape = Tape.record(fn, (X, labels), static=[1])
+    assert len(set(tape.programs.values())) == 2
+    want = np.where(labels, np.tanh(X), 2 * np.sin(X))
+    np.testing.assert_allclose(tape.forward((X, labels)), want, rtol=1e-14)
 
 
 def test_inputs_can_be_rows_of_any_shape_and_recording_under_no_grad_works() -> None:
