@@ -7,7 +7,10 @@ Each op is a row of data, in the spirit of HIPS autograd:
   input moves (the partial derivatives d out / d input), given the output and
   the inputs,
 * ``valid(*inputs)`` (optional) says whether the inputs are in the op's domain,
-  and ``domain`` explains the domain when they are not.
+  and ``domain`` explains the domain when they are not,
+* ``local_text`` writes the local derivatives as formulas for the stepper's ledger
+  (``{0}``, ``{1}`` stand for the inputs' values, ``{out}`` for the output's and
+  ``{param}`` for the parameter; one string for every input of an n-ary op).
 
 ``xp`` is the maths library to use: :data:`scalar_math` (plain Python floats)
 for the eager engine, :mod:`numpy` for the batched tape. Everything that needs
@@ -59,6 +62,7 @@ class Op:
     domain: str = ""  # why `valid` failed, said in the error
     has_param: bool = False  # takes a plain-number parameter as last input
     error: type[Exception] = ValueError  # what a failed `valid` raises
+    local_text: str | tuple[str, ...] = ""  # the local derivatives as formulas, for ledgers and drawings
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
@@ -73,8 +77,8 @@ OPS: dict[str, Op] = {}
 
 def rule(name: str, symbol: str, forward: Callable[..., Any], local_grads: Callable[..., tuple[Any, ...]],
          valid: Callable[..., Any] | None = None, domain: str = "", has_param: bool = False,
-         error: type[Exception] = ValueError) -> Op:
-    op = Op(name, symbol, forward, local_grads, valid, domain, has_param, error)
+         error: type[Exception] = ValueError, local_text: str | tuple[str, ...] = "") -> Op:
+    op = Op(name, symbol, forward, local_grads, valid, domain, has_param, error, local_text)
     OPS[name] = op
     return op
 
@@ -83,17 +87,20 @@ def rule(name: str, symbol: str, forward: Callable[..., Any], local_grads: Calla
 # d(x + y)/dx = 1, d(x + y)/dy = 1
 ADD = rule("add", "+",
            lambda xp, x, y: x + y,
-           lambda xp, out, x, y: (xp.ones_like(x), xp.ones_like(y)))
+           lambda xp, out, x, y: (xp.ones_like(x), xp.ones_like(y)),
+           local_text=("1", "1"))
 
 # d(x * y)/dx = y, d(x * y)/dy = x
 MUL = rule("mul", "*",
            lambda xp, x, y: x * y,
-           lambda xp, out, x, y: (y, x))
+           lambda xp, out, x, y: (y, x),
+           local_text=("{1}", "{0}"))
 
 # sum(x1..xn): one node for a whole sum; d/dxi = 1 for every i
 SUM = rule("sum", "sum",
            lambda xp, *xs: sum(xs[1:], xs[0]),
-           lambda xp, out, *xs: (xp.ones_like(out),) * len(xs))
+           lambda xp, out, *xs: (xp.ones_like(out),) * len(xs),
+           local_text="1")
 
 # x ** c with c a plain number: d/dx = c * x^(c-1)
 POWC = rule("powc", "**",
@@ -101,7 +108,7 @@ POWC = rule("powc", "**",
             lambda xp, out, x, c: (c * x ** (c - 1),),
             valid=lambda x, c: (x > 0) | ((x == 0) & (c >= 0)) | ((x < 0) & _is_integer(c)),
             domain="a negative base needs a whole-number exponent, and 0 a non-negative one",
-            has_param=True)
+            has_param=True, local_text=("{param} × {0}^({param} - 1)",))
 
 # x ** y with y a node: d/dx = y * x^(y-1), d/dy = x^y * ln(x)
 # (ln(x) is undefined for x <= 0: like PyTorch, d/dy is 0 at x = 0 and nan for x < 0)
@@ -111,7 +118,8 @@ POW = rule("pow", "**",
                                   xp.where(x > 0, out * xp.log(xp.where(x > 0, x, 1.0)),
                                            xp.where(x == 0, 0.0, math.nan))),
            valid=lambda x, y: (x > 0) | ((x == 0) & (y >= 0)) | ((x < 0) & _is_integer(y)),
-           domain="a negative base needs a whole-number exponent, and 0 a non-negative one")
+           domain="a negative base needs a whole-number exponent, and 0 a non-negative one",
+           local_text=("{1} × {0}^({1} - 1)", "{out} × ln({0})"))
 
 # --- functions of one input -----------------------------------------------------
 # d/dx e^x = e^x
@@ -120,48 +128,54 @@ EXP = rule("exp", "exp",
            lambda xp, out, x: (out,),
            valid=lambda x: x <= 709.782712893384,  # log of the largest float
            domain="exp overflows a float for inputs above ~709.78",
-           error=OverflowError)
+           error=OverflowError, local_text=("{out}",))
 
 # d/dx ln(x) = 1 / x
 LOG = rule("log", "log",
            lambda xp, x: xp.log(x),
            lambda xp, out, x: (1.0 / x,),
            valid=lambda x: x > 0,
-           domain="log is only defined for positive values")
+           domain="log is only defined for positive values", local_text=("1 / {0}",))
 
 # d/dx tanh(x) = 1 - tanh(x)^2
 TANH = rule("tanh", "tanh",
             lambda xp, x: xp.tanh(x),
-            lambda xp, out, x: (1.0 - out * out,))
+            lambda xp, out, x: (1.0 - out * out,),
+            local_text=("(1 - {out}²)",))
 
 # sigmoid(x) = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2, which never overflows
 # d/dx sigmoid(x) = sigmoid(x) * (1 - sigmoid(x))
 SIGMOID = rule("sigmoid", "σ",
                lambda xp, x: 0.5 * (1.0 + xp.tanh(0.5 * x)),
-               lambda xp, out, x: (out * (1.0 - out),))
+               lambda xp, out, x: (out * (1.0 - out),),
+               local_text=("{out} × (1 - {out})",))
 
 # relu(x) = max(x, 0); d/dx = 1 where x > 0, else 0 (0 at the kink, as PyTorch)
 RELU = rule("relu", "ReLU",
             lambda xp, x: xp.where(x > 0, x, 0.0),
-            lambda xp, out, x: (xp.where(x > 0, 1.0, 0.0),))
+            lambda xp, out, x: (xp.where(x > 0, 1.0, 0.0),),
+            local_text=("(1 if {0} > 0 else 0)",))
 
 # leaky_relu(x, s) = x if x > 0 else s * x; d/dx = 1 or s
 LEAKY_RELU = rule("leaky_relu", "LeakyReLU",
                   lambda xp, x, s: xp.where(x > 0, x, s * x),
                   lambda xp, out, x, s: (xp.where(x > 0, 1.0, s),),
-                  has_param=True)
+                  has_param=True, local_text=("(1 if {0} > 0 else {param})",))
 
 # d/dx |x| = sign(x) (0 at the kink, as PyTorch)
 ABS = rule("abs", "abs",
            lambda xp, x: xp.abs(x),
-           lambda xp, out, x: (xp.where(x > 0, 1.0, xp.where(x < 0, -1.0, 0.0)),))
+           lambda xp, out, x: (xp.where(x > 0, 1.0, xp.where(x < 0, -1.0, 0.0)),),
+           local_text=("sign({0})",))
 
 # d/dx sin(x) = cos(x)
 SIN = rule("sin", "sin",
            lambda xp, x: xp.sin(x),
-           lambda xp, out, x: (xp.cos(x),))
+           lambda xp, out, x: (xp.cos(x),),
+           local_text=("cos({0})",))
 
 # d/dx cos(x) = -sin(x)
 COS = rule("cos", "cos",
            lambda xp, x: xp.cos(x),
-           lambda xp, out, x: (-xp.sin(x),))
+           lambda xp, out, x: (-xp.sin(x),),
+           local_text=("-sin({0})",))

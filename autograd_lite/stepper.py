@@ -74,13 +74,21 @@ class Step:
 
 
 def _local_text(step: Step, i: int, names: dict[Value, str]) -> str | None:
-    """The local derivative as a formula, if the op's rule carries one (`Op.local_text`, e.g. "{1}.data"
+    """The local derivative as a formula, if the op's rule carries one (`Op.local_text`, e.g. "{1}"
     for the first input of *); otherwise None and the ledger writes ∂node/∂parent."""
     texts = getattr(step.node._rule, "local_text", None)
     if not texts:
         return None
-    return str(texts[i]).format(*(names.get(p) or p.label or "input" for p in step.parents),
-                                out=names.get(step.node) or step.node.label or "node", param=step.node._param)
+    text = texts if isinstance(texts, str) else texts[i]
+    return text.format(*(_formula_name(p, names) for p in step.parents),
+                       out=_formula_name(step.node, names), param=step.node._param)
+
+
+def _formula_name(node: Value, names: dict[Value, str]) -> str:
+    """A node's value in a formula: `b.data`, or just the number for a constant (`2.0`)."""
+    if isinstance(node, Constant) and not (names.get(node) or node.label):
+        return f"({fmt(node.data)})" if node.data < 0 else fmt(node.data)
+    return f"{names.get(node) or node.label or 'input'}.data"
 
 
 def backward_steps(root: Value, grad: float = 1.0) -> Iterator[Step]:

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from autograd_lite.engine import Constant, Value, topological_order, value_sum
+from autograd_lite.ops import OPS
 from autograd_lite.stepper import Stepper, backward_steps, explain
 from autograd_lite.viz import HIGHLIGHT
 
@@ -77,28 +78,43 @@ def test_ledger_lines_show_the_arithmetic() -> None:
     c = a * b
     c.label = "c"
     (step,) = list(backward_steps(c))
-    assert step.ledger() == ["a.grad += ∂c/∂a × c.grad = -3.0 × 1.0 = -3.0",
-                             "b.grad += ∂c/∂b × c.grad = 2.0 × 1.0 = 2.0"]
+    assert step.ledger() == ["a.grad += b.data × c.grad = -3.0 × 1.0 = -3.0",
+                             "b.grad += a.data × c.grad = 2.0 × 1.0 = 2.0"]  # the example
     x = Value(3.0, "x")
     y = x * x
     y.label = "y"
     (square,) = list(backward_steps(y))  # the second path into x adds on: the grads add up
-    assert square.ledger() == ["x.grad += ∂y/∂x × y.grad = 3.0 × 1.0 = 3.0",
-                               "x.grad += ∂y/∂x × y.grad = 3.0 × 1.0 = 3.0 → x.grad = 6.0"]
+    assert square.ledger() == ["x.grad += x.data × y.grad = 3.0 × 1.0 = 3.0",
+                               "x.grad += x.data × y.grad = 3.0 × 1.0 = 3.0 → x.grad = 6.0"]
     x = Value(3.0, "x")
     z = 2 * x
     z.label = "z"
-    assert list(backward_steps(z))[0].ledger() == ["x.grad += ∂z/∂x × z.grad = 2.0 × 1.0 = 2.0"]
+    assert list(backward_steps(z))[0].ledger() == ["x.grad += 2.0 × z.grad = 2.0 × 1.0 = 2.0"]
     assert len(list(backward_steps(z))[0].ledger(hide_constants=False)) == 2
 
 
-def test_ledger_uses_a_formula_when_the_rule_has_one() -> None:
+def test_ledger_formulas_come_from_the_rules_and_fall_back_to_partials() -> None:
+    x = Value(0.5, "x")
+    y = x.tanh()
+    y.label = "y"
+    (step,) = list(backward_steps(y))
+    assert step.ledger() == [f"x.grad += (1 - y.data²) × y.grad = {1 - math.tanh(0.5) ** 2:.4g} × 1.0 = "
+                             f"{1 - math.tanh(0.5) ** 2:.4g}"]
     a, b = Value(2.0, "a"), Value(-3.0, "b")
     c = a * b
     c.label = "c"
-    c._rule = SimpleNamespace(name="mul", symbol="*", local_text=("{1}.data", "{0}.data"))  # as ops could say
+    c._rule = SimpleNamespace(name="mul", symbol="*", local_text="")  # an op that gives no formula
     (step,) = list(backward_steps(c))
-    assert step.ledger()[1] == "b.grad += a.data × c.grad = 2.0 × 1.0 = 2.0"  # the example
+    assert step.ledger()[1] == "b.grad += ∂c/∂b × c.grad = 2.0 × 1.0 = 2.0"
+
+
+def test_every_op_has_a_formula_for_each_input() -> None:
+    for op in OPS.values():
+        texts = op.local_text
+        assert texts, op.name
+        if not isinstance(texts, str):
+            n_inputs = op.local_grads.__code__.co_argcount - 2
+            assert len(texts) == n_inputs - op.has_param, op.name
 
 
 def test_stepper_states_match_the_live_backward_pass() -> None:
