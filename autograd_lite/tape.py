@@ -72,8 +72,8 @@ class Tape:
         self.fn = fn
         self.static = frozenset(static)
         self.checks = checks
-        self.programs: dict[tuple[Any, ...], Program] = {}  # static values -> their recording
-        self._constants: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = {}  # see _shared
+        self.traces: dict[tuple[Any, ...], Trace] = {}  # static values -> their recording
+        self.program: Program | None = None  # all the recordings, laid out for NumPy
         self._layout: list[tuple[int, ...]] | None = None
         try:
             self._names = list(inspect.signature(fn).parameters)
@@ -86,8 +86,7 @@ class Tape:
         """Record fn on the first example of `examples` (a batch), check it on `checks` others."""
         tape = cls(fn, static=static, checks=checks)
         batch = tape._batch(examples)
-        for key, rows in batch.groups().items():
-            tape._program(key, batch, rows)
+        tape._program(batch)
         return tape
 
     def run(self, batch: Any, reduction: str = "mean") -> Any:
@@ -112,39 +111,27 @@ class Tape:
 
     def _replay(self, data: _Batch, seed: float | None) -> tuple[np.ndarray, Any]:
         """Forward (and, given a seed, backward) for every example: fn's outputs, one column each."""
-        parts: dict[Program, list[tuple[Any, np.ndarray]]] = {}
-        for key, rows in data.groups().items():
-            parts.setdefault(self._program(key, data, rows), []).append((key, rows))
-        results = np.empty(0)
-        for program, members in parts.items():
-            if seed is not None and program.shape is not None and not isinstance(program.shape, tuple):
-                raise TypeError(f"Tape.run needs fn to return a loss (a Value), or (loss, output); it "
-                                f"returns a list of {program.shape} Values: use Tape.forward for outputs")
-            columns = np.concatenate([rows for _, rows in members])
-            leaves = program.leaf_values(len(columns))
-            start = 0
-            for key, rows in members:  # constants that differ from one static value to another
-                changed, numbers = self._constants.get(key, (np.empty(0, dtype=np.intp), np.empty(0)))
-                leaves[changed, start:start + len(rows)] = numbers.reshape(-1, 1)
-                start += len(rows)
-            with np.errstate(all="ignore"):
-                inputs = data.inputs[:, columns]
-                values, saved = program.forward(leaves, inputs, columns, keep=seed is not None)
-                if seed is not None:
-                    grads = program.backward(values, saved, seed, columns)
-                    for leaf, grad in zip(program.leaves, grads[:program.first_input].sum(axis=1).tolist()):
-                        leaf.grad += grad  # leaves accumulate, as in eager backward
-            if not len(results):
-                results = np.empty((len(program.outputs), data.size))
-            results[:, columns] = values[program.outputs]
-        return results, program.shape
+        program = self._program(data)
+        if seed is not None and program.shape is not None and not isinstance(program.shape, tuple):
+            raise TypeError(f"Tape.run needs fn to return a loss (a Value), or (loss, output); it "
+                            f"returns a list of {program.shape} Values: use Tape.forward for outputs")
+        outputs = np.empty((len(next(iter(program.outputs.values()))), data.size), dtype=np.intp)
+        for key, rows in data.groups().items():  # each example's outputs, from its own recording
+            outputs[:, rows] = program.outputs[key].reshape(-1, 1)
+        examples = np.arange(data.size)
+        with np.errstate(all="ignore"):
+            values, saved = program.forward(program.leaf_values(data.size), data.inputs, examples,
+                                            keep=seed is not None)
+            if seed is not None:
+                grads = program.backward(values, saved, seed, outputs[0], examples)
+                for leaf, grad in zip(program.leaves, grads[:program.first_input].sum(axis=1).tolist()):
+                    leaf.grad += grad  # leaves accumulate, as in eager backward
+        return values[outputs, examples], program.shape
 
     def __repr__(self) -> str:
         name = getattr(self.fn, "__name__", "fn")
-        programs = dict.fromkeys(self.programs.values())
-        sizes = ", ".join(f"{p.size} rows in {len(p.groups)} groups" for p in programs)
-        return (f"<Tape of {name}: {len(self.programs)} recording(s) in {len(programs)} program(s)"
-                f"{': ' if sizes else ''}{sizes}>")
+        size = f": {self.program.size} rows in {len(self.program.groups)} groups" if self.program else ""
+        return f"<Tape of {name}: {len(self.traces)} recording(s){size}>"
 
     # --- batches ------------------------------------------------------------------------
     def _batch(self, batch: Any) -> _Batch:
@@ -170,32 +157,25 @@ class Tape:
         return self._names[i] if i < len(self._names) else f"arg{i}"
 
     # --- recording ------------------------------------------------------------------------
-    def _program(self, key: tuple[Any, ...], batch: _Batch, rows: np.ndarray) -> Program:
-        program = self.programs.get(key)
-        if program is None:
+    def _program(self, batch: _Batch) -> Program:
+        """The program for every static value in the batch: new ones are recorded (and checked)."""
+        new = {key: rows for key, rows in batch.groups().items() if key not in self.traces}
+        for key, rows in new.items():
             first = int(rows[0])
-            program = Program(self._trace(batch, first), len(batch.inputs))
+            trace = self._trace(batch, first)
             for other in self._check_rows(batch, rows):
                 again = self._trace(batch, other)
-                difference, changed = differences(program.trace, again)
+                difference, changed = differences(trace, again)
                 if difference is not None:
                     raise TapeError(f"example {other} of the batch builds a different graph from example "
                                     f"{first}: {difference}. {HINT}")
                 if changed:
-                    _check_shift_only(program, batch, (first, other), changed, set(again.order))
-            program = self.programs[key] = self._shared(key, program)
-        return program
-
-    def _shared(self, key: tuple[Any, ...], program: Program) -> Program:
-        """Recordings for two static values often differ only in constants (a sign, a target):
-        they share one program, and the constants become numbers per example."""
-        for other in dict.fromkeys(self.programs.values()):
-            difference, changed = differences(other.trace, program.trace)
-            if difference is None:
-                self._constants[key] = (np.array([other.leaf_row[a] for a, _ in changed], dtype=np.intp),
-                                        np.array([b.data for _, b in changed]))
-                return other
-        return program
+                    _check_shift_only(Program({key: trace}, len(batch.inputs)), batch, (first, other),
+                                      changed, set(again.order))
+            self.traces[key] = trace
+        if new or self.program is None:
+            self.program = Program(self.traces, len(batch.inputs))
+        return self.program
 
     def _trace(self, batch: _Batch, example: int) -> Trace:
         inputs: dict[Value, int] = {}
@@ -324,7 +304,7 @@ def _frozen(x: Any) -> Any:
 
 
 def _index(shape: tuple[int, ...], j: int) -> str:
-    return "" if not shape else str(list(np.unravel_index(j, shape))).replace(" ", "")
+    return "" if not shape else str([int(i) for i in np.unravel_index(j, shape)]).replace(" ", "")
 
 
 def _outputs(result: Any) -> tuple[list[Value], Any]:
@@ -353,7 +333,8 @@ def _check_shift_only(program: Program, batch: _Batch, examples: tuple[int, int]
     both recordings share), or TapeError."""
     example, other = examples
     columns = np.array(examples)
-    rows = np.array([program.leaf_row[a] for a, _ in changed], dtype=np.intp)
+    (loss_rows,) = program.outputs.values()
+    rows = np.array([program.leaf_row[program.same_as[a]] for a, _ in changed], dtype=np.intp)
     parameters = np.array([leaf in shared for leaf in program.leaves], dtype=bool)
     results = []
     for numbers in ([a.data for a, _ in changed], [b.data for _, b in changed]):
@@ -362,8 +343,8 @@ def _check_shift_only(program: Program, batch: _Batch, examples: tuple[int, int]
         try:
             with np.errstate(all="ignore"):
                 values, saved = program.forward(leaves, batch.inputs[:, columns], columns, keep=True)
-                grads = program.backward(values, saved, 1.0, columns)
-            results.append(np.concatenate([values[program.outputs], grads[:program.first_input][parameters]]))
+                grads = program.backward(values, saved, 1.0, loss_rows[[0, 0]], columns)
+            results.append(np.concatenate([values[loss_rows], grads[:program.first_input][parameters]]))
         except (ValueError, OverflowError):
             results.append(np.full(1, np.nan))
     scale = 1e-9 * (1.0 + np.nanmax(np.abs(results[0]), initial=0.0))

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from autograd_lite import engine
-from autograd_lite.engine import Value, describe
+from autograd_lite.engine import Constant, Value, describe
 from autograd_lite.ops import Op
 
 
@@ -48,38 +48,57 @@ class Group:
 
 
 class Program:
-    """A recorded graph laid out for NumPy: leaves, then inputs, then each group in turn."""
+    """Recorded graphs laid out for NumPy: leaves, then inputs, then each group in turn.
 
-    def __init__(self, trace: Trace, n_inputs: int) -> None:
-        self.trace = trace
-        self.leaves = [n for n in trace.order if not n._prev and n not in trace.inputs]
+    Several recordings (one per static value, e.g. per class label) become one program:
+    their nodes are merged wherever they compute the same thing (the same op on the same
+    parents, or the same constant), so the model is laid out once and each recording adds
+    only its own tail (its loss). Every example runs every row; each one's outputs are
+    read from its own recording's rows (`outputs[key]`).
+    """
+
+    def __init__(self, traces: dict[Any, Trace], n_inputs: int) -> None:
+        self.traces = traces
+        same_as: dict[Value, Value] = {}  # a recorded node -> the node that stands for it
+        self.same_as = same_as
+        kept: dict[Any, Value] = {}
+        for trace in traces.values():
+            for node in trace.order:
+                same_as[node] = kept.setdefault(_identity(node, trace, same_as), node)
+            for node, k in trace.inputs.items():  # also the inputs that fn did not use
+                same_as.setdefault(node, kept.setdefault(("input", k), node))
+        nodes = list(kept.values())  # parents first: each trace's order is topological
+        inputs = {node: what[1] for what, node in kept.items() if what[0] == "input"}
+        self.leaves = [n for n in nodes if not n._prev and n not in inputs]
         self.leaf_row = {node: i for i, node in enumerate(self.leaves)}
         row = dict(self.leaf_row)
         self.first_input = len(self.leaves)
-        row.update((node, self.first_input + k) for node, k in trace.inputs.items())
+        row.update((node, self.first_input + k) for node, k in inputs.items())
         level: dict[Value, int] = dict.fromkeys(row, 0)
-        varies = {node: node in trace.inputs for node in row}  # depends on the example's inputs
+        varies = {node: node in inputs for node in row}  # depends on the example's inputs
         same: dict[tuple[int, str, int, bool], list[Value]] = {}
-        for node in trace.order:
+        for node in nodes:
             if node not in level:  # all of a node's parents are computed at lower levels
-                level[node] = 1 + max(level[p] for p in node._prev)
-                varies[node] = any(varies[p] for p in node._prev)
+                parent_nodes = [same_as[p] for p in node._prev]
+                level[node] = 1 + max(level[p] for p in parent_nodes)
+                varies[node] = any(varies[p] for p in parent_nodes)
                 op: Op = node._rule  # type: ignore[assignment]
-                same.setdefault((level[node], op.name, len(node._prev), varies[node]), []).append(node)
+                same.setdefault((level[node], op.name, len(parent_nodes), varies[node]), []).append(node)
         self.groups: list[Group] = []
         size = self.first_input + n_inputs
-        for (*_, varying), nodes in sorted(same.items(), key=lambda item: item[0][0]):  # by level
-            op = nodes[0]._rule  # type: ignore[assignment]
-            row.update((node, size + i) for i, node in enumerate(nodes))
-            parents = np.array([[row[p] for p in node._prev] for node in nodes], dtype=np.intp).T
-            param = (np.array([[float(n._param)] for n in nodes]),) if op.has_param else ()
-            self.groups.append(Group(op, size, size + len(nodes), parents, param,
-                                     _scatter(parents.reshape(-1)), nodes, not varying))
-            size += len(nodes)
+        for (*_, varying), members in sorted(same.items(), key=lambda item: item[0][0]):  # by level
+            op = members[0]._rule  # type: ignore[assignment]
+            row.update((node, size + i) for i, node in enumerate(members))
+            parents = np.array([[row[same_as[p]] for p in node._prev] for node in members], dtype=np.intp).T
+            param = (np.array([[float(n._param)] for n in members]),) if op.has_param else ()
+            self.groups.append(Group(op, size, size + len(members), parents, param,
+                                     _scatter(parents.reshape(-1)), members, not varying))
+            size += len(members)
         self.size = size
         self._buffers: dict[str, np.ndarray] = {}
-        self.outputs = np.array([row[node] for node in trace.outputs], dtype=np.intp)
-        self.shape = trace.shape
+        self.outputs = {key: np.array([row[same_as[n]] for n in trace.outputs], dtype=np.intp)
+                        for key, trace in traces.items()}
+        self.shape = next(iter(traces.values())).shape
 
     def leaf_values(self, columns: int) -> np.ndarray:
         """The leaves' numbers as they are now (an optimizer changes them), for each example."""
@@ -109,11 +128,12 @@ class Program:
         return values, saved
 
     def backward(self, values: np.ndarray, saved: list[list[np.ndarray]], seed: float,
-                 examples: np.ndarray) -> np.ndarray:
-        """d(seed * output 0)/d(node) for every node and example: the chain rule on rows."""
+                 losses: np.ndarray, examples: np.ndarray) -> np.ndarray:
+        """d(seed * loss)/d(node) for every node and example, by the chain rule on rows;
+        `losses` is the row of each example's loss."""
         grads = self._buffer("grads", values.shape[1])
         grads.fill(0.0)
-        grads[self.outputs[0]] = seed
+        grads[losses, np.arange(len(losses))] = seed
         for group, args in zip(reversed(self.groups), reversed(saved)):
             out = values[group.start:group.stop]
             out_grad = grads[group.start:group.stop]
@@ -216,6 +236,15 @@ def differences(first: Trace, other: Trace) -> tuple[str | None, list[tuple[Valu
     if [index[0][n] for n in first.outputs] != [index[1][n] for n in other.outputs]:
         return "the function returns different nodes", []
     return None, changed
+
+
+def _identity(node: Value, trace: Trace, same_as: dict[Value, Value]) -> Any:
+    """What a node computes, so that equal nodes of several recordings can be merged."""
+    if node in trace.inputs:
+        return ("input", trace.inputs[node])
+    if not node._prev:  # a parameter is itself; a constant (made while recording) is its number
+        return ("constant", node.data) if isinstance(node, Constant) else ("leaf", id(node))
+    return (node._rule.name, node._param, tuple(id(same_as[p]) for p in node._prev))  # type: ignore[union-attr]
 
 
 def _signature(trace: Trace) -> list[tuple[Any, ...]]:
