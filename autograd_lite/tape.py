@@ -74,6 +74,7 @@ class Tape:
         self.checks = checks
         self.traces: dict[tuple[Any, ...], Trace] = {}  # static values -> their recording
         self.program: Program | None = None  # all the recordings, laid out for NumPy
+        self.max_recordings = 64
         self._layout: list[tuple[int, ...]] | None = None
         try:
             self._names = list(inspect.signature(fn).parameters)
@@ -160,6 +161,9 @@ class Tape:
     def _program(self, batch: _Batch) -> Program:
         """The program for every static value in the batch: new ones are recorded (and checked)."""
         new = {key: rows for key, rows in batch.groups().items() if key not in self.traces}
+        if len(self.traces) + len(new) > self.max_recordings:
+            raise TapeError(f"the static arguments take more than {self.max_recordings} different values, "
+                            f"and each needs its own recording: pass them as Values instead (not static)")
         for key, rows in new.items():
             first = int(rows[0])
             trace = self._trace(batch, first)
@@ -230,6 +234,20 @@ def tape_gradients(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[
     labels) are `static`: the loss gets them as plain numbers, one recording per label.
     Raises TapeError when the loss or the model cannot be replayed.
     """
+    return _with_tape(model, xs, ys, loss, lambda tape, batch: tape.run(batch))
+
+
+def tape_loss(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any],
+              loss: Callable[[Any, Any], Value]) -> tuple[float, list[Any]]:
+    """(mean loss, outputs) over a dataset with the same tape as tape_gradients; no gradients."""
+    def mean_and_outputs(tape: Tape, batch: Any) -> tuple[float, np.ndarray]:
+        losses, outputs = tape.forward(batch)
+        return float(np.mean(losses)), outputs
+    return _with_tape(model, xs, ys, loss, mean_and_outputs)
+
+
+def _with_tape(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any],
+               loss: Callable[[Any, Any], Value], use: Callable[[Tape, Any], Any]) -> tuple[float, list[Any]]:
     targets = np.asarray(ys)
     whole = targets.dtype.kind in "iub" or (targets.dtype.kind == "f" and bool(np.all(targets % 1 == 0)))
     tapes = _TAPES.setdefault(model, {})
@@ -246,7 +264,7 @@ def tape_gradients(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[
         tape = Tape(example_loss, static=[1] if whole else [])
     batch = (np.asarray(xs, dtype=float), targets.astype(int) if whole else targets)
     try:
-        mean, outputs = tape.run(batch)
+        mean, outputs = use(tape, batch)
     except TapeError as error:
         tapes[(loss, whole)] = str(error)
         raise

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from autograd_lite.engine import Value, detect_anomaly, no_grad, value_sum
 from autograd_lite.losses import cross_entropy, hinge
 from autograd_lite.nn import MLP
-from autograd_lite.tape import Tape, TapeError, auto_gradients, tape_gradients
+from autograd_lite.tape import Tape, TapeError, auto_gradients, tape_gradients, tape_loss
 
 RNG = np.random.default_rng(5)
 
@@ -355,6 +355,17 @@ def test_tape_backend_equals_the_eager_backend() -> None:
     assert m2 == pytest.approx(m1, rel=1e-12)
     np.testing.assert_allclose(o2, o1, rtol=1e-13)
     np.testing.assert_allclose(g2, g1, rtol=1e-12, atol=1e-15)
+    model.zero_grad()
+    m3, o3 = tape_loss(model, xs, ys, hinge)  # no gradients
+    assert m3 == pytest.approx(m1, rel=1e-12) and o3 == pytest.approx(o1, rel=1e-13)
+    assert all(p.grad == 0 for p in model.parameters())
+
+
+def test_too_many_static_values_is_an_error_not_a_slow_crawl() -> None:
+    tape = Tape(lambda x, k: x * k, static=[1])
+    tape.max_recordings = 3
+    with pytest.raises(TapeError, match="more than 3 different values"):
+        tape.run((np.ones(5), np.arange(5)))
 
 
 def test_auto_backend_falls_back_to_eager_with_one_warning() -> None:
