@@ -284,7 +284,8 @@ MAKERS: dict[str, Callable[[Weights, Batches, str, Callable[[], float]], list[St
 NODE_KINDS: dict[str, Callable[[Any, Any, int], Any]] = {
     "leaf": lambda x, y, i: type(x)(i + 0.5),
     "add": lambda x, y, i: x + y,
-    "mul-by-constant": lambda x, y, i: x * 2.0,  # includes the constant's own leaf node
+    "mul": lambda x, y, i: x * y,
+    "mul-by-constant (2 nodes: x*2 and the 2)": lambda x, y, i: x * 2.0,
     "relu": lambda x, y, i: x.relu(),
 }
 

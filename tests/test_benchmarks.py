@@ -33,5 +33,6 @@ def test_quick_benchmark_runs_every_workload_and_writes_json(tmp_path, capsys) -
     assert all(r["min"] <= r["median"] <= r["max"] for r in rows if "median" in r)
     assert set(report["bytes_per_node"]) == {"autograd_lite eager", "micrograd 0.1.0"}
     assert len(report["targets"]) == 6
+    assert set(report["bytes_per_node"]["micrograd 0.1.0"]) == set(run.w.NODE_KINDS)
     table = capsys.readouterr().out
     assert "| moons step | autograd_lite tape |" in table and "bytes per node" in table
