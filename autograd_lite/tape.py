@@ -257,8 +257,10 @@ def _with_tape(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any]
         error.known = True  # type: ignore[attr-defined]
         raise error
     if tape is None:
+        model_ref = weakref.ref(model)  # the tape must not keep its model (the cache's key) alive
+
         def example_loss(x: Any, y: Any) -> tuple[Value, Any]:
-            output = model(x)
+            output = model_ref()(x)  # type: ignore[misc]
             return loss(output, y), output
         example_loss.__name__ = f"{getattr(loss, '__name__', 'loss')}(model(x), y)"
         tape = Tape(example_loss, static=[1] if whole else [])

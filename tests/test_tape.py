@@ -361,6 +361,18 @@ def test_tape_backend_equals_the_eager_backend() -> None:
     assert all(p.grad == 0 for p in model.parameters())
 
 
+def test_the_backends_cache_does_not_keep_models_alive() -> None:
+    import gc
+    import weakref
+    model = MLP(2, [3, 1], seed=4)
+    X, y = moons_like(8)
+    tape_gradients(model, X.tolist(), y.tolist(), hinge)
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None
+
+
 def test_too_many_static_values_is_an_error_not_a_slow_crawl() -> None:
     tape = Tape(lambda x, k: x * k, static=[1])
     tape.max_recordings = 3
