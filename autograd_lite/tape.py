@@ -30,13 +30,15 @@ largest values): a different graph raises TapeError, and so does a constant that
 differs (it was computed from .data) unless the results do not depend on it, as
 with the max subtracted in the log-sum-exp trick (the tape replays both examples
 with both constants to check). A branch on .data that these examples happen not
-to take cannot be seen. Arguments that choose the graph on purpose, like a class label that
-picks a logit or a sign, go in `static`: fn gets them as plain numbers, and the
-tape keeps one recording per value.
+to take cannot be seen. Arguments that choose the graph on purpose, like a class
+label that picks a logit or a sign, go in `static`: fn gets them as plain numbers,
+the tape keeps one recording per value, and the recordings share one program (the
+model's nodes once, then each label's own loss nodes; see tape_replay.Program).
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import warnings
 import weakref
@@ -117,7 +119,7 @@ class Tape:
             raise TypeError(f"Tape.run needs fn to return a loss (a Value), or (loss, output); it "
                             f"returns a list of {program.shape} Values: use Tape.forward for outputs")
         outputs = np.empty((len(next(iter(program.outputs.values()))), data.size), dtype=np.intp)
-        for key, rows in data.groups().items():  # each example's outputs, from its own recording
+        for key, rows in data.groups.items():  # each example's outputs, from its own recording
             outputs[:, rows] = program.outputs[key].reshape(-1, 1)
         examples = np.arange(data.size)
         with np.errstate(all="ignore"):
@@ -160,7 +162,7 @@ class Tape:
     # --- recording ------------------------------------------------------------------------
     def _program(self, batch: _Batch) -> Program:
         """The program for every static value in the batch: new ones are recorded (and checked)."""
-        new = {key: rows for key, rows in batch.groups().items() if key not in self.traces}
+        new = {key: rows for key, rows in batch.groups.items() if key not in self.traces}
         if len(self.traces) + len(new) > self.max_recordings:
             raise TapeError(f"the static arguments take more than {self.max_recordings} different values, "
                             f"and each needs its own recording: pass them as Values instead (not static)")
@@ -298,6 +300,7 @@ class _Batch:
         numeric = [a.reshape(self.size, -1) for i, a in enumerate(arrays) if i not in static]
         self.inputs = np.concatenate(numeric, axis=1).T if numeric else np.empty((0, self.size))
 
+    @functools.cached_property
     def groups(self) -> dict[tuple[Any, ...], np.ndarray]:
         """Examples by the values of their static arguments (one recording each)."""
         if not self.static:
