@@ -265,6 +265,18 @@ def value_sum(values: Iterable[Operand]) -> Value:
     return apply(ops.SUM, *values)
 
 
+def value_dot(weights: Iterable[Operand], inputs: Iterable[Operand], bias: Operand) -> Value:
+    """w1*x1 + ... + wn*xn + b as a single node: a neuron's weighted sum.
+
+    The same number, and the same gradients, as value_sum of the products and b, but
+    one node instead of n + 1, so a network trains several times faster."""
+    weights, inputs = list(weights), list(inputs)
+    if not weights or len(weights) != len(inputs):
+        raise ValueError(f"value_dot() needs as many weights as inputs (at least one); got {len(weights)} "
+                         f"weights and {len(inputs)} inputs")
+    return apply(ops.DOT, *weights, *inputs, bias)
+
+
 def local_grads(node: Value) -> tuple[float, ...]:
     """d node / d parent for each parent (computed from the node's rule when it was made)."""
     return node._local

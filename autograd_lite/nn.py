@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from autograd_lite.engine import Operand, Value, value_sum
+from autograd_lite.engine import Operand, Value, value_dot
 
 
 class _Uniform(Protocol):  # random.Random, or the `random` module itself (micrograd's global seed)
@@ -121,7 +121,7 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[Operand] | Operand) -> Value:
         x = _inputs(x, len(self.w), self)
-        act = value_sum([wi * xi for wi, xi in zip(self.w, x)] + [self.b])  # one n-ary sum node
+        act = value_dot(self.w, x, self.b)  # w1*x1 + ... + wn*xn + b, as one node
         return ACTIVATIONS[self.activation](act)
 
     def named_parameters(self) -> list[tuple[str, Value]]:

@@ -10,7 +10,8 @@ Each op is a row of data, in the spirit of HIPS autograd:
   and ``domain`` explains the domain when they are not,
 * ``local_text`` writes the local derivatives as formulas for the stepper's ledger
   (``{0}``, ``{1}`` stand for the inputs' values, ``{out}`` for the output's and
-  ``{param}`` for the parameter; one string for every input of an n-ary op).
+  ``{param}`` for the parameter; one string for every input of an n-ary op, or a
+  function of the number of inputs).
 
 ``xp`` is the maths library to use: :data:`scalar_math` (plain Python floats)
 for the eager engine, :mod:`numpy` for the batched tape. Everything that needs
@@ -50,6 +51,10 @@ class scalar_math:  # noqa: N801 - used like a module, as `xp`
         return 1.0
 
 
+# one formula for every input, one per input, or (n-ary ops) a function of the number of inputs
+LocalText = str | tuple[str, ...] | Callable[[int], tuple[str, ...]]
+
+
 @dataclass(frozen=True)
 class Op:
     """One primitive operation and its derivative rule."""
@@ -62,7 +67,7 @@ class Op:
     domain: str = ""  # why `valid` failed, said in the error
     has_param: bool = False  # takes a plain-number parameter as last input
     error: type[Exception] = ValueError  # what a failed `valid` raises
-    local_text: str | tuple[str, ...] = ""  # the local derivatives as formulas, for ledgers and drawings
+    local_text: LocalText = ""  # the local derivatives as formulas, for ledgers and drawings
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
@@ -77,7 +82,7 @@ OPS: dict[str, Op] = {}
 
 def rule(name: str, symbol: str, forward: Callable[..., Any], local_grads: Callable[..., tuple[Any, ...]],
          valid: Callable[..., Any] | None = None, domain: str = "", has_param: bool = False,
-         error: type[Exception] = ValueError, local_text: str | tuple[str, ...] = "") -> Op:
+         error: type[Exception] = ValueError, local_text: LocalText = "") -> Op:
     op = Op(name, symbol, forward, local_grads, valid, domain, has_param, error, local_text)
     OPS[name] = op
     return op
@@ -101,6 +106,28 @@ SUM = rule("sum", "sum",
            lambda xp, *xs: sum(xs[1:], xs[0]),
            lambda xp, out, *xs: (xp.ones_like(out),) * len(xs),
            local_text="1")
+
+
+# dot(w1..wn, x1..xn, b) = w1*x1 + ... + wn*xn + b: a neuron's weighted sum as one node.
+# Its inputs are the n weights, then the n inputs, then the bias.
+# d/dwi = xi, d/dxi = wi, d/db = 1
+def _dot(xp: Any, *wxb: Any) -> Any:
+    n = len(wxb) // 2
+    terms = [w * x for w, x in zip(wxb[:n], wxb[n:2 * n])] + [wxb[-1]]
+    return sum(terms[1:], terms[0])  # in the order of value_sum(products + [b]): the same float
+
+
+def _dot_grads(xp: Any, out: Any, *wxb: Any) -> tuple[Any, ...]:
+    n = len(wxb) // 2
+    return (*wxb[n:2 * n], *wxb[:n], xp.ones_like(out))  # the xs for the ws, the ws for the xs, 1 for b
+
+
+def _dot_text(n_inputs: int) -> tuple[str, ...]:
+    n = n_inputs // 2  # "{3}" is the value of input 3: wi's derivative is xi, which is input n + i
+    return (*(f"{{{n + i}}}" for i in range(n)), *(f"{{{i}}}" for i in range(n)), "1")
+
+
+DOT = rule("dot", "w·x+b", _dot, _dot_grads, local_text=_dot_text)
 
 # x ** c with c a plain number: d/dx = c * x^(c-1)
 POWC = rule("powc", "**",

@@ -79,6 +79,8 @@ def _local_text(step: Step, i: int, names: dict[Value, str]) -> str | None:
     texts = getattr(step.node._rule, "local_text", None)
     if not texts:
         return None
+    if callable(texts):  # an n-ary op whose formulas depend on how many inputs it has
+        texts = texts(len(step.parents))
     text = texts if isinstance(texts, str) else texts[i]
     return text.format(*(_formula_name(p, names) for p in step.parents),
                        out=_formula_name(step.node, names), param=step.node._param)

@@ -3,8 +3,10 @@
 A neuron's computation is found in the graph from its parameters, in one pass
 in topological order:
 
+* a `w·x+b` (dot) node whose parameters all belong to one neuron is that
+  neuron's weighted sum (autograd_lite's Neuron makes one),
 * a `*` node with exactly one of the neuron's parameters as an input starts
-  (or continues) the neuron's weighted sum,
+  (or continues) the neuron's weighted sum (micrograd's Neuron, or one written by hand),
 * a `+`/`sum` node whose inputs are all parts of that sum or the neuron's
   own parameters (the bias) continues it,
 * an activation (tanh, sigmoid, relu, leaky_relu) of the sum ends it.
@@ -125,6 +127,13 @@ def plan(order: Sequence[Value], model: Any, mode: str, hide_constants: bool) ->
                     if x is not weights[0]:  # neurons of a layer that read the same input: one layer box
                         key = (owner[weights[0]][0], x)
                         layer_groups.union(readers.setdefault(key, i), i)
+        elif rule == "dot":
+            owners = {owner[p] for p in node._prev if p in owner}
+            if len(owners) == 1:
+                neuron_of[node] = owners.pop()
+                for x in node._prev:
+                    if x not in owner:  # neurons of a layer that read the same input: one layer box
+                        layer_groups.union(readers.setdefault((neuron_of[node][0], x), i), i)
         elif rule in ("add", "sum"):
             owners, inside = set(), []
             for p in node._prev:
@@ -147,7 +156,7 @@ def plan(order: Sequence[Value], model: Any, mode: str, hide_constants: bool) ->
     read_by: dict[int, int] = {}  # neuron evaluation -> an earlier neuron output it reads
     for node in neuron_of:  # a layer box holds whole neuron evaluations ...
         layer_groups.union(index[node], neuron_groups.find(index[node]))
-        if node._rule is not None and node._rule.name == "mul":  # ... and the outputs one neuron reads
+        if node._rule is not None and node._rule.name in ("mul", "dot"):  # ... and the outputs it reads
             for x in node._prev:  # (inputs that are plain numbers are never shared, so this is needed)
                 if x in neuron_of:
                     reader = neuron_groups.find(index[node])

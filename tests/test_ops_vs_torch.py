@@ -127,5 +127,5 @@ def test_value_sum_is_one_node_with_the_gradient_of_chained_adds() -> None:
 
 
 def test_every_op_in_the_table_is_tested() -> None:
-    tested = {"add", "mul", "sum", "powc", "pow", "leaky_relu"} | set(UNARY)
+    tested = {"add", "mul", "sum", "powc", "pow", "leaky_relu", "dot"} | set(UNARY)  # dot: test_dot.py
     assert set(OPS) <= tested, set(OPS) - tested

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from autograd_lite.engine import Constant, Value, topological_order, value_sum
+from autograd_lite.engine import Constant, Value, topological_order, value_dot, value_sum
 from autograd_lite.ops import OPS
 from autograd_lite.stepper import Stepper, backward_steps, explain
 from autograd_lite.viz import HIGHLIGHT
@@ -108,11 +108,24 @@ def test_ledger_formulas_come_from_the_rules_and_fall_back_to_partials() -> None
     assert step.ledger()[1] == "b.grad += ∂c/∂b × c.grad = 2.0 × 1.0 = 2.0"
 
 
+def test_a_dot_node_ledger_names_the_matching_input() -> None:
+    w1, w2, x1, x2, b = (Value(v, name) for v, name in [(0.5, "w1"), (-1.0, "w2"), (2.0, "x1"),
+                                                         (3.0, "x2"), (0.1, "b")])
+    z = value_dot([w1, w2], [x1, x2], b)
+    z.label = "z"
+    (step,) = list(backward_steps(z))
+    assert step.ledger()[0] == "w1.grad += x1.data × z.grad = 2.0 × 1.0 = 2.0"
+    assert step.ledger()[3] == "x2.grad += w2.data × z.grad = -1.0 × 1.0 = -1.0"
+    assert step.ledger()[4] == "b.grad += 1 × z.grad = 1.0 × 1.0 = 1.0"
+
+
 def test_every_op_has_a_formula_for_each_input() -> None:
     for op in OPS.values():
         texts = op.local_text
         assert texts, op.name
-        if not isinstance(texts, str):
+        if callable(texts):
+            assert len(texts(7)) == 7, op.name
+        elif not isinstance(texts, str):
             n_inputs = op.local_grads.__code__.co_argcount - 2
             assert len(texts) == n_inputs - op.has_param, op.name
 
