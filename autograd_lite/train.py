@@ -103,7 +103,7 @@ def fit(model: Any, X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, 
         optimizer: Optimizer | None = None, lr: float = 0.1, epochs: int = 10, batch_size: int | None = None,
         validation: Dataset | tuple[Sequence[Any], Sequence[Any]] | None = None,
         scheduler: LRScheduler | None = None, accuracy: Callable[[Any, Any], bool] | None = None,
-        seed: int = 0, progress: bool = True, backend: str | Gradients = "eager",
+        seed: int = 0, progress: bool = True, backend: str | Gradients = "auto",
         callback: Callable[[int, History], Any] | None = None) -> History:
     """Train `model` on inputs X with targets y by mini-batch gradient descent; return the History.
 
@@ -116,6 +116,9 @@ def fit(model: Any, X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, 
         default chosen from the loss (losses.CORRECT).
     seed: the shuffling of the batches. progress: show a tqdm bar with live loss/accuracy.
     callback: called as callback(epoch, history) after each epoch; return True to stop.
+    backend: "auto" replays the batch on the NumPy tape when it can (many times faster) and
+        falls back to building eager graphs, with a warning, when the model or loss looks at
+        values; "eager" always builds the graph of Values; "tape" insists on the tape.
 
     Ctrl-C stops training and returns the history of the finished epochs (the model keeps
     its trained weights). A nan or inf loss raises DivergenceError before the bad update.
