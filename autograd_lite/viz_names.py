@@ -51,16 +51,17 @@ def node_ids(order: Sequence[Value]) -> dict[Value, str]:
 def node_names(order: Sequence[Value], digits: int = 4, params: Any = None) -> dict[Value, str]:
     """What drawings and ledgers call a node: its label, its value for a constant, else its id.
 
-    When a model's parameters share labels (every neuron has a 'w1'), they are named by their
-    place in the model instead: 'L1N2.w1' is weight 1 of neuron 2 of layer 1."""
+    When a model's parameters share labels (every neuron has a 'w1'), all of them are named by
+    their place in the model instead: 'L1N2.w1' is weight 1 of neuron 2 of layer 1."""
     names = {node: node.label or (fmt(node.data, digits) if isinstance(node, Constant) else f"n{i}")
              for i, node in enumerate(order)}
     if hasattr(params, "named_parameters"):
         seen: dict[str, int] = {}
         for node in order:
             seen[node.label] = seen.get(node.label, 0) + 1
-        for path, p in params.named_parameters():
-            if p in names and seen.get(p.label, 0) > 1:
+        drawn = [(path, p) for path, p in params.named_parameters() if p in names]
+        if any(seen.get(p.label, 0) > 1 for _, p in drawn):  # then all of them, for one naming scheme
+            for path, p in drawn:
                 names[p] = _short_path(path)
     return names
 
