@@ -120,7 +120,8 @@ def table(results: list[Row], memory: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def targets(results: list[Row], memory: dict[str, Any], chains: tuple[int, ...]) -> list[Row]:
+def targets(results: list[Row], memory: dict[str, Any], chains: tuple[int, ...],
+            training: dict[str, dict[str, float]]) -> list[Row]:
     """The issue's targets, checked on this run's numbers."""
     index = {(r["workload"], r["implementation"], r["gc"]): r for r in results}
 
@@ -142,6 +143,11 @@ def targets(results: list[Row], memory: dict[str, Any], chains: tuple[int, ...])
         ("tape moons step within 3× of batched PyTorch (GC on)",
          get("moons step", w.TAPE, "on", "x_pytorch_batched"), "<=", 3.0),
     ]
+    for backend, limit in (("tape", 5.0), ("eager", 120.0)):
+        run = training.get(backend)
+        checks.append((f"{backend}: digits MLP(64,[16,16,10]) held-out accuracy ≥ 95% ...",
+                       run and run["accuracy"], ">=", 0.95))
+        checks.append((f"... in ≤ {limit:g} s of training ({backend})", run and run["seconds"], "<=", limit))
     return [{"target": text, "value": value, "met": value is not None and
              (value >= bound if op == ">=" else value <= bound)} for text, value, op, bound in checks]
 
@@ -180,10 +186,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     run_timed("digits step", "ms/step", 1e-3, lambda impl: w.digits_step(impl, sizes), plans["step"],
               results, log)
     ratios(results)
+    training = {}
+    for backend in ("tape", "eager"):  # the issue's training targets: 20 epochs reach ~97%
+        log(f"digits training, {backend}: MLP(64,[16,16,10]), Adam, batches of 64, to held-out accuracy")
+        training[backend] = w.digits_training(backend, *((1, 100) if args.quick else (20, None)))
+        log(f"  {training[backend]['seconds']:.1f} s, held-out accuracy {training[backend]['accuracy']:.1%}")
     log("bytes per node")
     memory = {impl: m for impl in w.IMPLEMENTATIONS
               if (m := w.bytes_per_node(impl, 200 if args.quick else 20_000)) is not None}
-    checked = targets(results, memory, sizes.chains)
+    checked = targets(results, memory, sizes.chains, training)
     report = {
         "command": "python benchmarks/run.py" + (" --quick" if args.quick else ""),
         "quick": args.quick,
@@ -196,6 +207,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "seconds": time.perf_counter() - started,
         "results": results,
         "bytes_per_node": memory,
+        "digits_training": training,
         "targets": checked,
     }
     print()
