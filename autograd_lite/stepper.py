@@ -88,7 +88,7 @@ def _local_text(step: Step, i: int, names: dict[Value, str]) -> str | None:
 
 def _formula_name(node: Value, names: dict[Value, str]) -> str:
     """A node's value in a formula: `b.data`, or just the number for a constant (`2.0`)."""
-    if isinstance(node, Constant) and not (names.get(node) or node.label):
+    if isinstance(node, Constant) and not node.label:  # (drawings name constants by their value too)
         return f"({fmt(node.data)})" if node.data < 0 else fmt(node.data)
     return f"{names.get(node) or node.label or 'input'}.data"
 

@@ -90,6 +90,11 @@ def test_ledger_lines_show_the_arithmetic() -> None:
     z = 2 * x
     z.label = "z"
     assert list(backward_steps(z))[0].ledger() == ["x.grad += 2.0 × z.grad = 2.0 × 1.0 = 2.0"]
+    x = Value(3.0, "x")
+    y = -x  # x * -1: a negative constant is bracketed, also when drawings name it by its value
+    y.label = "y"
+    (step,) = list(backward_steps(y))
+    assert step.ledger({step.parents[1]: "-1.0"}) == ["x.grad += (-1.0) × y.grad = -1.0 × 1.0 = -1.0"]
     assert len(list(backward_steps(z))[0].ledger(hide_constants=False)) == 2
 
 
