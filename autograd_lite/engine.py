@@ -298,6 +298,8 @@ def topological_order(root: Value) -> list[Value]:
     Iterative depth-first search, so a chain of a million nodes is fine.
     A node is pushed, then a `None` marker, then its parents: when the marker
     comes off the stack again, all of the node's parents are in `order`.
+    Parents are pushed last-first, so the first input is visited first and the
+    order reads like the expression (drawings and the stepper number nodes by it).
     """
     order: list[Value] = []
     visited: set[Value] = set()
@@ -310,7 +312,7 @@ def topological_order(root: Value) -> list[Value]:
             visited.add(node)
             stack.append(node)
             stack.append(None)
-            for parent in node._prev:
+            for parent in reversed(node._prev):
                 if parent not in visited:
                     stack.append(parent)
     return order

@@ -32,7 +32,6 @@ from autograd_lite.viz import (
     fmt,
     grad_scale,
     node_names,
-    reading_order,
 )
 
 MAX_PATHS = 200  # explain() refuses graphs with more paths than this: the list would be unreadable
@@ -148,7 +147,7 @@ class Stepper:
                  keep_grads: bool = True) -> None:
         self.root = root
         self.params = params
-        self.order = reading_order(root)
+        self.order = topological_order(root)
         self.names = node_names(self.order, params=params)
         saved = {node: node.grad for node in self.order}
         if zero_grad:
@@ -299,7 +298,7 @@ def explain(root: Value, node: Value, max_paths: int = MAX_PATHS) -> Explanation
     The products add up to d root / d node (the multivariable chain rule). For small graphs:
     refuses graphs with more than `max_paths` paths (they grow exponentially with depth).
     """
-    order = reading_order(root)
+    order = topological_order(root)
     names = node_names(order)
     if node not in names:
         raise ValueError(f"explain: {node!r} is not part of the graph of {names[root]}: it does not "

@@ -28,8 +28,8 @@ from typing import Any
 
 import graphviz
 
-from autograd_lite.engine import Constant, Value
-from autograd_lite.viz_names import fmt, node_ids, node_names, reading_order
+from autograd_lite.engine import Constant, Value, topological_order
+from autograd_lite.viz_names import fmt, node_ids, node_names
 
 MAX_NODES = 400  # above this many drawn nodes Graphviz gets slow and the picture unreadable
 FONT = "Helvetica,Arial,sans-serif"
@@ -184,7 +184,7 @@ def draw_graph(root: Value, *, rankdir: str | None = None, params: Any = None, c
                collapse: str | None = None, max_nodes: int = MAX_NODES, digits: int = 4,
                moment: Moment | None = None) -> Drawing:
     """draw_dot without the argument checks, and with an optional stepper `moment`."""
-    order = reading_order(root)
+    order = topological_order(root)
     opts = Options(rankdir or "LR", parameter_set(params), color, show_local, hide_constants, legend, digits,
                    params)
     if collapse is None:

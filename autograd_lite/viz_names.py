@@ -24,25 +24,6 @@ def fmt(x: float, digits: int = 4) -> str:
     return text
 
 
-def reading_order(root: Value) -> list[Value]:
-    """Every node of the graph, parents before children, inputs visited left to right.
-
-    The same walk as `engine.topological_order`, but the first input of a node comes first, so
-    that n0, n1, ... number the nodes the way one reads the expression (and a drawing or a
-    stepper's forward pass shows z1 before z2)."""
-    order: list[Value] = []
-    visited: set[Value] = set()
-    stack: list[Value | None] = [root]
-    while stack:
-        node = stack.pop()
-        if node is None:  # the parents of the node below the marker are done
-            order.append(stack.pop())  # type: ignore[arg-type]
-        elif node not in visited:
-            visited.add(node)
-            stack += [node, None, *reversed([p for p in node._prev if p not in visited])]
-    return order
-
-
 def node_ids(order: Sequence[Value]) -> dict[Value, str]:
     """Stable ids: a node's position in the topological order ('n0', 'n1', ...), never id()."""
     return {node: f"n{i}" for i, node in enumerate(order)}
@@ -76,4 +57,4 @@ def _short_path(path: str) -> str:
     return re.sub(r"w\.(\d+)$", lambda m: "w" + one_based(m), short)
 
 
-__all__ = ["fmt", "node_ids", "node_names", "reading_order"]
+__all__ = ["fmt", "node_ids", "node_names"]
