@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the system programs autograd_lite needs, through the system package manager.
 #   .ci/system-deps.sh demo   Graphviz's `dot` (drawing) and Python's venv module
-#   .ci/system-deps.sh test   the same, plus Chromium (tests of the HTML stepper)
+#   .ci/system-deps.sh test   the same, plus Chromium and its driver (tests of the HTML stepper)
 set -euo pipefail
 want=${1:-demo}
 
@@ -10,6 +10,7 @@ command -v dot >/dev/null 2>&1 || missing+=(graphviz)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=("python3-venv")
 if [[ $want == test ]]; then
   command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 fi
 ((${#missing[@]})) || exit 0
 
