@@ -250,6 +250,7 @@ def _record(op: Op, data: float, parents: tuple[Value, ...], param: Any, args: A
     else:  # no_grad(): the result is a plain leaf
         out._prev = ()
         out._rule = None
+        out._param = None
         out._local = ()
     return out
 

@@ -240,7 +240,8 @@ def test_no_grad_records_no_parents_and_restores_itself() -> None:
     a = Value(2.0)
     with no_grad():
         b = a * 3 + 1
-        assert b._prev == () and b._op == ""
+        assert b._prev == () and b._op == "" and b._param is None and b._local == ()
+        assert repr(a.sqrt()) == f"Value(data={2.0 ** 0.5!r}, grad=0.0)"
     assert b.data == 7.0
     c = a * 3
     assert c._prev[0] is a
