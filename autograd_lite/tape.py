@@ -278,16 +278,27 @@ def _with_tape(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any]
 
 def auto_gradients(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any],
                    loss: Callable[[Any, Any], Value]) -> tuple[float, list[Any]]:
-    """fit's "auto" backend: the tape when it can replay the model and loss, else eager (with a warning)."""
+    """fit's "auto" backend: the tape when it can replay the model and loss, else eager (with a warning).
+
+    A batch whose replay fails with a maths error is redone eagerly: the tape replays the graph of
+    its first batch, so a loss that reads .data (binary_cross_entropy clamps p away from 0 and 1)
+    can take a different path on a later batch. Eager raises its own error if the maths is bad.
+    """
     from autograd_lite.train import eager_gradients  # here: train imports this module
 
+    parameters = list(model.parameters()) if hasattr(model, "parameters") else []
+    before = [p.grad for p in parameters]
     try:
         return tape_gradients(model, xs, ys, loss)
     except TapeError as error:
         if not getattr(error, "known", False):
             warnings.warn(f"the tape cannot replay this model and loss, so training is eager (slower): "
                           f"{str(error).split(HINT)[0].strip()}", stacklevel=3)
-        return eager_gradients(model, xs, ys, loss)
+    except (ValueError, OverflowError, FloatingPointError, ZeroDivisionError):
+        pass  # this batch only: the next one tries the tape again
+    for p, grad in zip(parameters, before):
+        p.grad = grad  # nothing half-added by the failed replay
+    return eager_gradients(model, xs, ys, loss)
 
 
 class _Batch:

@@ -389,3 +389,21 @@ def test_auto_backend_falls_back_to_eager_with_one_warning() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert auto_gradients(model, X.tolist(), y.tolist(), peeking) == first
+
+
+def test_auto_backend_redoes_a_batch_eagerly_when_its_replay_fails() -> None:
+    # The tape is recorded on a batch where sigmoid is below 1; BCE clamps p (reading .data),
+    # so a later saturated batch (sigmoid(80) == 1.0 in floats) replays log(1 - p) = log(0).
+    from autograd_lite.losses import binary_cross_entropy
+    from autograd_lite.train import eager_gradients
+    results = []
+    for backend in (eager_gradients, auto_gradients):
+        model = MLP(1, [1], activation="sigmoid", output_activation="sigmoid", seed=0)
+        model.layers[0].neurons[0].w[0].data = 1.0
+        backend(model, [[0.0], [0.1]], [0, 0], binary_cross_entropy)  # records the tape
+        model.zero_grad()
+        mean, outputs = backend(model, [[80.0], [0.2]], [0, 0], binary_cross_entropy)
+        results.append((mean, outputs, [p.grad for p in model.parameters()]))
+    (m1, o1, g1), (m2, o2, g2) = results
+    assert math.isfinite(m1) and m2 == m1 and o2 == o1
+    assert g2 == g1  # the failed replay left no half-added gradients behind
