@@ -176,6 +176,7 @@ def plan(order: Sequence[Value], model: Any, mode: str, hide_constants: bool) ->
     for node in order:
         for p in node._prev:
             children.setdefault(p, []).append(node)
+    _box_params_only(order, owner, box_of, boxes)
     hidden: set[Value] = set()
     for p in owner:  # a parameter used only inside boxes is part of them
         kids = children.get(p, [])
@@ -192,6 +193,24 @@ def plan(order: Sequence[Value], model: Any, mode: str, hide_constants: bool) ->
     return Plan(box_of, ordered, loose, hidden)
 
 
+def _box_params_only(order: Sequence[Value], owner: dict[Value, tuple[int, int]], box_of: dict[Value, Box],
+                     boxes: dict[int, Box]) -> None:
+    """What is computed from the parameters and constants alone (a regularizer such as
+    1e-4 * sum(p*p for p in params)) as one box, so that its parameters can hide inside boxes."""
+    only: list[Value] = []
+    seen: set[Value] = set()
+    for node in order:
+        if node._prev and node not in box_of and all(
+                p in owner or p in seen or (isinstance(p, Constant) and not p._prev) for p in node._prev):
+            seen.add(node)
+            only.append(node)
+    if only:
+        key = order.index(only[0])  # a node in no neuron, so no neuron box has this key
+        box = boxes[key] = Box(f"r{key}", "params", members=only)
+        for node in only:
+            box_of[node] = box
+
+
 def _box_inputs(order: Sequence[Value], children: dict[Value, list[Value]], box_of: dict[Value, Box],
                 boxes: dict[int, Box], hidden: set[Value], layer_groups: _Groups,
                 index: dict[Value, int], neuron_of: dict[Value, tuple[int, int]]) -> None:
@@ -201,7 +220,7 @@ def _box_inputs(order: Sequence[Value], children: dict[Value, list[Value]], box_
     box_params = {p for box in boxes.values() for p in box.params}
     for node in order:
         kids = children.get(node, [])
-        if node._prev or not kids or not all(k in box_of for k in kids) or node in box_params:
+        if node._prev or not kids or not all(k in neuron_of for k in kids) or node in box_params:
             continue
         layers = {layer_groups.find(index[k]) for k in kids}
         if len(layers) == 1:
@@ -253,6 +272,12 @@ def _box_label(box: Box, opts: Options, fill: str) -> str:
         return table([f"<B>{len(box.members)} more ops</B>",
                       f'<FONT POINT-SIZE="9">on the outputs: {html.escape(", ".join(symbols))}</FONT>'],
                      fill=fill, border=BORDERS[""])
+    if box.what == "params":
+        symbols = list(dict.fromkeys(m._rule.symbol for m in box.members if m._rule is not None))
+        return table([f"<B>{len(box.members)} ops on the parameters</B>",
+                      f'<FONT POINT-SIZE="9">{html.escape(", ".join(symbols))} (a regularizer?)</FONT>',
+                      f"data {fmt(box.members[-1].data, opts.digits)}"],
+                     fill=fill, border=BORDERS[""])
     if box.what == "inputs" and box.inputs:
         shown = ", ".join(fmt(x, opts.digits) for x in box.inputs) if len(box.inputs) <= 4 \
             else _span(box.inputs, opts.digits)
@@ -281,6 +306,18 @@ def _box_label(box: Box, opts: Options, fill: str) -> str:
     return table(rows, fill=fill, border=("#2166ac", 2, "ROUNDED"))
 
 
+def _advice(laid: Plan, mode: str) -> str:
+    """How to make a collapsed drawing smaller: only what is not already done."""
+    examples = len({box.row for box in laid.boxes if box.what in ("neuron", "layer") and box.layer == 0})
+    advice = [f"draw the loss of fewer examples (this one has {examples})"] * (examples > 1)
+    advice += ["use collapse='layer'"] * (mode == "neuron")
+    if len(laid.loose) > len(laid.boxes):
+        advice.append(f"compute less outside the model ({len(laid.loose)} nodes are in no neuron)")
+    advice.append("raise max_nodes")
+    text = ", ".join(advice[:-1]) + " or " * (len(advice) > 1) + advice[-1]
+    return text[0].upper() + text[1:] + "."
+
+
 def draw_collapsed(root: Value, order: list[Value], opts: Options, model: Any, mode: str,
                    max_nodes: int) -> Drawing:
     """The drawing with boxes for neurons (or layers) and their parameters folded in."""
@@ -289,8 +326,7 @@ def draw_collapsed(root: Value, order: list[Value], opts: Options, model: Any, m
     laid = plan(order, model, mode, opts.hide_constants)
     if laid.size() > max_nodes:
         raise ValueError(f"draw_dot: collapsed per {mode}, the graph still has {laid.size()} nodes "
-                         f"(max_nodes={max_nodes}). Draw the loss of fewer examples, use "
-                         "collapse='layer', or raise max_nodes.")
+                         f"(max_nodes={max_nodes}). {_advice(laid, mode)}")
     # no numbers on edges: an edge label makes dot give every edge a node of its own, which spreads
     # the hundreds of layer-to-layer edges over a drawing tens of metres wide
     opts.show_local = False

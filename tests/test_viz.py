@@ -279,3 +279,42 @@ def test_step_drawing_leaves_the_graph_alone() -> None:
     assert "e.grad += 1 × d.grad = 1.0 × -2.0 = -2.0" in source  # its ledger lines
     assert "f.grad += d.data × L.grad = 4.0 × 1.0 = 4.0" in source  # and the earlier ones
     assert "✓" in node_table(source, "f") and "✓" not in node_table(source, "a")
+
+
+def micrograd_demo_loss(model: object, xs: list[list[float]], ys: list[int]) -> Value:
+    """micrograd's demo.ipynb loss: mean SVM hinge plus an L2 term on every parameter."""
+    scores = [model(x) for x in xs]  # type: ignore[operator]
+    data_loss = sum((1 + -y * s).relu() for y, s in zip(ys, scores)) * (1.0 / len(ys))
+    reg = 1e-4 * sum(p * p for p in model.parameters())  # type: ignore[attr-defined]
+    loss = data_loss + reg
+    loss.label = "loss"
+    loss.backward()
+    return loss
+
+
+@pytest.mark.parametrize("n_examples", [1, 3])
+def test_collapse_folds_a_regularizer_on_the_parameters(n_examples: int) -> None:
+    nn = pytest.importorskip("autograd_lite.nn")
+    model = nn.MLP(2, [16, 16, 1], seed=1337)
+    xs = [[0.5 * k, -0.2 + 0.1 * k] for k in range(n_examples)]
+    loss = micrograd_demo_loss(model, xs, [1, -1, 1][:n_examples])
+    n_params = len(model.parameters())
+    for mode, boxes in (("neuron", 33 * n_examples), ("layer", 3 * n_examples)):
+        source = draw_dot(loss, params=model, collapse=mode).source
+        assert source.count("<B>layer ") == boxes
+        # sum(p*p for p in params): a mul and an add per parameter, then 1e-4 * ...
+        assert f"<B>{2 * n_params + 1} ops on the parameters</B>" in source
+        assert ".w1</B>" not in source and "<B>w1</B>" not in source  # the parameters are in boxes
+        assert f"data {fmt(1e-4 * sum(p.data ** 2 for p in model.parameters()))}" in source
+
+
+def test_collapse_too_big_advice_names_only_what_is_not_done() -> None:
+    model = MLP([2, 3, 3, 1])
+    one = batch_loss(model, 1, 2)
+    with pytest.raises(ValueError, match="collapse='layer'") as info:
+        draw_dot(one, params=model, collapse="neuron", max_nodes=3)
+    assert "fewer examples" not in str(info.value)
+    many = batch_loss(model, 5, 2)
+    with pytest.raises(ValueError, match=r"fewer examples \(this one has 5\)") as info:
+        draw_dot(many, params=model, collapse="layer", max_nodes=3)
+    assert "collapse='layer'" not in str(info.value) and "raise max_nodes" in str(info.value)
