@@ -157,7 +157,7 @@ class Stepper:
         self.seeded = self.initial[root] + float(grad)
         self.steps: list[Step] = list(backward_steps(root, grad))
         self.final_grads = {node: node.grad for node in self.order}
-        self.scale = grad_scale(self.order, root)
+        self.scale = self.scale_for(hide_constants=True)
         if not keep_grads:
             for node, value in saved.items():
                 node.grad = value
@@ -166,6 +166,11 @@ class Stepper:
             for parent in step.parents:
                 last_use[parent] = step.index
         self.final_after = {node: last_use.get(node, -1) for node in self.order}
+
+    def scale_for(self, hide_constants: bool = True) -> float:
+        """The grad of the darkest colour: the largest final |grad| of a drawn node (as draw_dot's)."""
+        drawn = (n for n in self.order if not (hide_constants and isinstance(n, Constant)))
+        return grad_scale(drawn, self.root, self.final_grads)
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -212,7 +217,7 @@ class Stepper:
         fresh = len(self.steps[k].ledger(self.names, hide_constants=hide_constants, digits=digits))
         return Moment(self.grads_at(k), self.steps[k].node, self.final_at(k),
                       self.ledger(k, hide_constants=hide_constants, digits=digits), fresh, self.caption(k),
-                      self.scale)
+                      self.scale_for(hide_constants))
 
     def draw(self, k: int, *, rankdir: str = "LR", color: str = "grad", show_local: bool = True,
              hide_constants: bool = True, legend: bool = True, max_nodes: int = MAX_NODES,

@@ -35,7 +35,7 @@ def stepper_data(stepper: Stepper, hide_constants: bool = True, digits: int = 4)
 
     return {
         "root": ids[root],
-        "scale": stepper.scale,
+        "scale": stepper.scale_for(hide_constants),
         "leaves": [ids[n] for n in shown if not n._prev],
         "forward": [{"node": ids[n], "inputs": [ids[p] for p in n._prev if p in is_shown],
                      "line": forward_line(n, names, digits)} for n in shown if n._prev],
@@ -55,7 +55,8 @@ def stepper_html(stepper: Stepper, *, full_page: bool = True, rankdir: str = "LR
                  show_local: bool = True, hide_constants: bool = True, legend: bool = True,
                  max_nodes: int = 150, digits: int = 4) -> str:
     """The stepper as HTML: a whole page, or (full_page=False) a fragment for a notebook output."""
-    final = Moment(stepper.final_grads, None, frozenset(stepper.order), (), 0, "", stepper.scale)
+    final = Moment(stepper.final_grads, None, frozenset(stepper.order), (), 0, "",
+                   stepper.scale_for(hide_constants))
     drawing = draw_graph(stepper.root, rankdir=rankdir, params=stepper.params, color=color,
                          show_local=show_local, hide_constants=hide_constants, legend=legend,
                          max_nodes=max_nodes, digits=digits, moment=final)

@@ -110,9 +110,11 @@ def grad_fill(grad: float, scale: float) -> str:
     return "#" + "".join(f"{round(255 + (c - 255) * strength):02x}" for c in base)
 
 
-def grad_scale(nodes: Iterable[Value], root: Value) -> float:
-    """The largest |grad| below the root (whose grad, the seed 1.0, would wash out every other colour)."""
-    return max((abs(n.grad) for n in nodes if n is not root and math.isfinite(n.grad)), default=0.0)
+def grad_scale(nodes: Iterable[Value], root: Value, grads: Mapping[Value, float] | None = None) -> float:
+    """The largest |grad| below the root (whose grad, the seed 1.0, would wash out every other colour),
+    over the nodes drawn; `grads` instead of their .grad when given."""
+    values = (abs(n.grad if grads is None else grads[n]) for n in nodes if n is not root)
+    return max((g for g in values if math.isfinite(g)), default=0.0)
 
 
 # --- one moment of a backward pass (the stepper draws these) ----------------------------

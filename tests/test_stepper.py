@@ -264,3 +264,20 @@ def test_save(tmp_path) -> None:
     root, _ = seed003()
     path = Stepper(root).save(tmp_path / "steps.html")
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_step_drawings_colour_grads_on_draw_dots_scale() -> None:
+    from autograd_lite.stepper_html import stepper_data
+    from autograd_lite.viz import draw_dot
+
+    a = Value(50.0, "a")
+    L = a * 3  # the hidden constant 3 gets grad 50: it must not set the scale of what is drawn
+    L.label = "L"
+    L.backward()
+    darkest = re.compile(r"darkest ([^)<]*)")
+    assert darkest.findall(draw_dot(L).source) == ["3.0"]
+    stepper = Stepper(L)
+    assert darkest.findall(stepper.draw(-1).source) == ["3.0"]
+    assert stepper_data(stepper)["scale"] == 3.0
+    assert darkest.findall(stepper.draw(-1, hide_constants=False).source) == ["50.0"]
+    assert stepper_data(stepper, hide_constants=False)["scale"] == 50.0
