@@ -41,14 +41,30 @@ class Optimizer:
         for p in self.params:
             p.grad = 0.0
 
+    #: Names of the per-parameter lists that update() changes (restored when a step fails).
+    state: tuple[str, ...] = ()
+
     def step(self) -> None:
-        """Update every parameter from its .grad (none is changed if any grad is nan or inf)."""
+        """Update every parameter from its .grad. A failed step changes nothing: every new value
+        (and the optimizer's state) is computed before any parameter is assigned."""
+        name = type(self).__name__
         for i, p in enumerate(self.params):
             if not math.isfinite(p.grad):
-                raise FloatingPointError(f"{type(self).__name__}.step: parameter {i} {describe(p)} has grad "
+                raise FloatingPointError(f"{name}.step: parameter {i} {describe(p)} has grad "
                                          f"{p.grad}; the loss or the model overflowed (try a smaller lr)")
-        for i, p in enumerate(self.params):
-            p.data -= self.update(i, p.grad, p.data)
+        saved = {key: list(getattr(self, key)) for key in self.state}
+        try:
+            new = [p.data - self.update(i, p.grad, p.data) for i, p in enumerate(self.params)]
+            for i, (p, x) in enumerate(zip(self.params, new)):
+                if not math.isfinite(x):
+                    raise FloatingPointError(f"{name}.step: parameter {i} {describe(p)} would become {x}; "
+                                             f"nothing was changed (try a smaller lr)")
+        except BaseException:
+            for key, values in saved.items():
+                setattr(self, key, values)
+            raise
+        for p, x in zip(self.params, new):
+            p.data = x
         self.steps += 1
 
     def update(self, i: int, grad: float, data: float) -> float:
@@ -68,6 +84,8 @@ class SGD(Optimizer):
     v = momentum * v + (1 - dampening) * g (v = g on the first step)
     p = p - lr * v                         (nesterov: p - lr * (g + momentum * v))
     """
+
+    state = ("velocity",)
 
     def __init__(self, params: Iterable[Value], lr: float = 0.01, momentum: float = 0.0,
                  weight_decay: float = 0.0, dampening: float = 0.0, nesterov: bool = False) -> None:
@@ -99,6 +117,8 @@ class Adam(Optimizer):
     weight_decay adds wd * p to g (L2, as torch's Adam); AdamW decays p itself instead.
     """
 
+    state = ("m", "v")
+
     def __init__(self, params: Iterable[Value], lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
@@ -108,6 +128,9 @@ class Adam(Optimizer):
             raise ValueError(f"{name}: betas must be in [0, 1), got {betas!r}")
         self.betas = (float(b1), float(b2))
         self.eps = _hyper(eps, "eps", name)
+        if self.eps == 0:  # a parameter whose gradient is 0 would step 0 / 0
+            raise ValueError(f"{name}: eps must be > 0 (it keeps m / (sqrt(v) + eps) finite when a "
+                             f"gradient is 0), got {eps!r}; the default is 1e-8")
         self.weight_decay = _hyper(weight_decay, "weight_decay", name)
         self.m = [0.0] * len(self.params)
         self.v = [0.0] * len(self.params)

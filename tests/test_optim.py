@@ -116,6 +116,30 @@ def test_a_nan_gradient_stops_the_step_before_anything_changes() -> None:
     assert [p.data for p in ps] == [1.0, 2.0]
 
 
+def test_a_step_that_overflows_changes_nothing_not_even_the_momentum() -> None:
+    ps = [Value(1.0, label="w"), Value(2.0, label="b")]
+    ps[0].grad, ps[1].grad = 1.0, 1e10
+    opt = SGD(ps, lr=1e300, momentum=0.9)  # w moves to -1e300 (finite), b to -inf
+    with pytest.raises(FloatingPointError, match=r"parameter 1 'b' \(= 2.0\) would become -inf"):
+        opt.step()
+    assert [p.data for p in ps] == [1.0, 2.0] and opt.velocity == [0.0, 0.0] and opt.steps == 0
+
+
+def test_after_a_failed_step_adam_steps_as_if_it_never_happened() -> None:
+    ps, fresh = [Value(1.0), Value(-1e308)], [Value(1.0), Value(-1e308)]
+    opt, reference = Adam(ps, lr=1e308), Adam(fresh, lr=0.1)
+    for p in ps + fresh:
+        p.grad = 0.5
+    with pytest.raises(FloatingPointError, match="would become -inf"):
+        opt.step()  # Adam's first step is lr * g / |g|: w is fine, b overflows
+    assert opt.m == opt.v == [0.0, 0.0] and opt.steps == 0
+    opt.lr = 0.1
+    opt.step()
+    reference.step()
+    assert [p.data for p in ps] == [p.data for p in fresh]
+    assert ps[0].data == pytest.approx(0.9, abs=1e-8)
+
+
 @pytest.mark.parametrize(("make", "message"), [
     (lambda: SGD([], lr=0.1), "got no parameters; pass model.parameters()"),
     (lambda: SGD([1.0], lr=0.1), "parameter 0 is a float, not a Value"),
@@ -124,6 +148,8 @@ def test_a_nan_gradient_stops_the_step_before_anything_changes() -> None:
     (lambda: SGD([Value(1.0)], lr=float("nan")), "lr must be a finite number >= 0"),
     (lambda: SGD([Value(1.0)], lr=0.1, nesterov=True), "nesterov needs momentum > 0"),
     (lambda: Adam([Value(1.0)], betas=(0.9, 1.0)), "betas must be in [0, 1)"),
+    (lambda: Adam([Value(1.0)], eps=0.0), "eps must be > 0"),
+    (lambda: AdamW([Value(1.0)], eps=0), "eps must be > 0"),
     (lambda: LinearLR(SGD([Value(1.0)]), total_iters=0), "total_iters must be >= 1"),
 ])
 def test_bad_hyperparameters_are_refused(make, message: str) -> None:
