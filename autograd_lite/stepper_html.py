@@ -116,7 +116,9 @@ var D = JSON.parse(box.querySelector('.al-data').textContent);
 var POS = __POS__, NEG = __NEG__;
 var nodes = {}, edges = {};
 box.querySelectorAll('g.node').forEach(function (g) { nodes[g.querySelector('title').textContent] = g; });
-box.querySelectorAll('g.edge').forEach(function (g) { edges[g.querySelector('title').textContent] = g; });
+box.querySelectorAll('g.edge').forEach(function (g) {  // x*x: two edges with one title
+  var t = g.querySelector('title').textContent; (edges[t] = edges[t] || []).push(g);
+});
 var info = {};
 Object.keys(D.finalAfter).forEach(function (id) {
   // the box's background is its first shape (a polygon, or a path when rounded); centre the numbers on it
@@ -171,7 +173,8 @@ function show(f) {
   });
   Object.keys(edges).forEach(function (t) {
     var ends = t.split('->').map(function (id) { return id.replace(/op$/, ''); });
-    edges[t].classList.toggle('al-dim', !computed[ends[0]] || !computed[ends[1]]);
+    var dim = !computed[ends[0]] || !computed[ends[1]];
+    edges[t].forEach(function (e) { e.classList.toggle('al-dim', dim); });
   });
   var cur = null, inputs = [], text;
   if (f === 0) text = 'forward: the inputs and parameters of ' + D.name;
@@ -184,7 +187,7 @@ function show(f) {
   if (cur) { mark(cur, true); mark(cur + 'op', true); box.setAttribute('data-current', cur); }
   else box.removeAttribute('data-current');
   inputs.forEach(function (p) {
-    var e = edges[p + '->' + cur + 'op']; if (e) e.classList.add('al-edge-cur');
+    (edges[p + '->' + cur + 'op'] || []).forEach(function (e) { e.classList.add('al-edge-cur'); });
   });
   caption.textContent = text;
   count.textContent = (f <= nf ? 'forward' : 'backward') + ' \\u00b7 frame ' + f + ' / ' + last;

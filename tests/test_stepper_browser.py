@@ -141,3 +141,31 @@ def test_without_javascript_the_finished_pass_is_still_shown(browser, tmp_path) 
     assert ledger == stepper.ledger()
     texts = [t.get_attribute("textContent") for t in box.find_elements(By.TAG_NAME, "text")]
     assert f"grad {fmt(params[0].grad)} ✓" in texts
+
+
+def test_an_input_used_twice_lights_up_both_edges(browser, tmp_path) -> None:
+    from selenium.webdriver.common.by import By
+
+    x = Value(3.0, "x")
+    square = x * x  # two edges x -> (*) with the same title
+    y = square + x
+    y.label = "y"
+    stepper = Stepper(y)
+    ids = node_ids(stepper.order)
+    browser.get(stepper.save(tmp_path / "stepper.html").resolve().as_uri())
+    box = browser.find_element(By.CSS_SELECTOR, ".al-stepper")
+    title = f"{ids[x]}->{ids[square]}op"
+
+    def lit(edge_title: str) -> list[bool]:
+        return ["al-edge-cur" in (g.get_attribute("class") or "")
+                for g in box.find_elements(By.CSS_SELECTOR, "g.edge")
+                if g.find_element(By.TAG_NAME, "title").get_attribute("textContent") == edge_title]
+
+    nxt = box.find_element(By.CSS_SELECTOR, ".al-next")
+    nxt.click()  # forward 1: x*x is computed, from both of its edges
+    assert box.get_attribute("data-current") == ids[square] and lit(title) == [True, True]
+    n_forward = sum(1 for n in stepper.order if n._prev)
+    for _ in range(n_forward + 2):  # the seed, backward step 1 (at y), step 2 (at x*x)
+        nxt.click()
+    assert box.get_attribute("data-current") == ids[square] and lit(title) == [True, True]
+    assert x.grad == 2 * 3.0 + 1
