@@ -12,6 +12,7 @@ import argparse
 import json
 import math
 import sys
+import tempfile
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -134,6 +135,8 @@ def train_command(args: argparse.Namespace) -> int:
     if recipe.loss != "cross_entropy" and CLASSES.get(name, 2) > 2:
         raise _UsageError(f"{name} has {CLASSES[name]} classes; --loss {recipe.loss} is for two: "
                           "use --loss cross_entropy")
+    out = args.out if args.out is not None else Path(f"autograd-lite-{name}")
+    _check_writable(out)  # before training: never lose a run to a bad --out
     data = _load(name, recipe, args.seed)
     if name == "xor":  # 4 points: train on all of them, and "test" on them too
         train, test = data, data
@@ -155,10 +158,15 @@ def train_command(args: argparse.Namespace) -> int:
           f"{'full batch' if recipe.batch_size is None else f'batches of {recipe.batch_size}'}; "
           f"backend {args.backend}")
 
-    history = fit(model, train, loss=recipe.loss, optimizer=optimizer, scheduler=scheduler,
-                  epochs=recipe.epochs, batch_size=recipe.batch_size, seed=args.seed,
-                  progress=not args.no_progress, validation=None if name == "xor" else test,
-                  backend=args.backend)
+    try:
+        history = fit(model, train, loss=recipe.loss, optimizer=optimizer, scheduler=scheduler,
+                      epochs=recipe.epochs, batch_size=recipe.batch_size, seed=args.seed,
+                      progress=not args.no_progress, validation=None if name == "xor" else test,
+                      backend=args.backend)
+    except DivergenceError as e:  # the curves up to the blow-up show what went wrong
+        path = _write_history(out / "history.json", e.history)
+        print(f"wrote {path} ({e.history.epochs} epochs finished before training diverged)")
+        raise
     if history.interrupted:
         print(f"interrupted after {history.epochs} epochs; writing what there is")
     results = [("train", train)] if name == "xor" else [("train", train), ("test", test)]
@@ -168,7 +176,6 @@ def train_command(args: argparse.Namespace) -> int:
         right = round((acc or 0.0) * len(subset))
         summary.append(f"{part} accuracy {acc:.1%} ({right}/{len(subset)})")
     print(" | ".join(summary))
-    out = args.out if args.out is not None else Path(f"autograd-lite-{name}")
     written = _write_outputs(out, model, history, train, test, recipe.loss)
     print(f"wrote {', '.join(str(p) for p in written)}")
     return 0
@@ -179,7 +186,7 @@ def _write_outputs(out: Path, model: MLP, history: History, train: datasets.Data
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "model.json", out / "history.json", out / "loss.png"]
     model.save(written[0])
-    written[1].write_text(json.dumps({k: v for k, v in vars(history).items()}, indent=1) + "\n")
+    _write_history(written[1], history)
     plot_history(history).savefig(written[2], dpi=120)
     if train.num_features == 2:
         title = f"{train.name.split(' ')[0]}: decision boundary after {history.epochs} epochs"
@@ -193,6 +200,22 @@ def _write_outputs(out: Path, model: MLP, history: History, train: datasets.Data
     if graph is not None:
         written.append(graph)
     return written
+
+
+def _check_writable(out: Path) -> None:
+    """Create the output directory and make sure a file can be written there."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        raise OSError(f"cannot write to the output directory {out}: {e.strerror or e}; "
+                      f"choose another with --out") from None
+
+
+def _write_history(path: Path, history: History) -> Path:
+    path.write_text(json.dumps(vars(history), indent=1) + "\n")
+    return path
 
 
 def _draw_one_example(path: Path, model: MLP, train: datasets.Dataset, loss: str) -> Path | None:

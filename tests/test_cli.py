@@ -97,13 +97,24 @@ def test_a_multiclass_dataset_needs_cross_entropy(capsys) -> None:
                            "use --loss cross_entropy (see autograd-lite train --help)")
 
 
-def test_an_unwritable_output_directory_is_a_one_line_error(tmp_path, capsys) -> None:
+def test_an_unwritable_output_directory_is_a_one_line_error_before_training(tmp_path, capsys) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     out_dir = str(blocker / "out")
-    code, _, err = run(capsys, "train", "xor", "--epochs", "2", "--out", out_dir, "--no-progress")
+    code, out, err = run(capsys, "train", "xor", "--epochs", "2", "--out", out_dir, "--no-progress")
     assert code == 1
-    assert err.startswith("autograd-lite: error: ") and err.count("\n") == 1
+    assert err.startswith(f"autograd-lite: error: cannot write to the output directory {out_dir}: ")
+    assert err.count("\n") == 1
+    assert out == ""  # checked first: no training run is lost to a bad --out
+
+
+def test_a_diverged_run_still_writes_its_history(tmp_path, capsys) -> None:
+    code, out, err = run(capsys, "train", "moons", "--samples", "30", "--epochs", "3", "--hidden", "4",
+                         "--lr", "1e200", "--out", str(tmp_path), "--no-progress", "--backend", "eager")
+    assert code == 1 and "training diverged in epoch 1" in err
+    assert f"wrote {tmp_path / 'history.json'} (0 epochs finished before training diverged)" in out
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert history["loss"] == [] and not (tmp_path / "model.json").exists()
 
 
 def test_help_and_version(capsys) -> None:
