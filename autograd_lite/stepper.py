@@ -154,7 +154,8 @@ class Stepper:
             root.zero_grad()
         # the grads as backward starts (interior ones 0, leaves keep theirs), and the root's after the seed
         self.initial = {node: (0.0 if node._prev else node.grad) for node in self.order}
-        self.seeded = self.initial[root] + float(grad)
+        self.seed = float(grad)
+        self.seeded = self.initial[root] + self.seed
         self.steps: list[Step] = list(backward_steps(root, grad))
         self.final_grads = {node: node.grad for node in self.order}
         self.scale = self.scale_for(hide_constants=True)

@@ -41,6 +41,7 @@ def stepper_data(stepper: Stepper, hide_constants: bool = True, digits: int = 4)
                      "line": forward_line(n, names, digits)} for n in shown if n._prev],
         "initial": {ids[n]: grad(stepper.initial[n]) for n in shown},
         "seed": [ids[root], *grad(stepper.seeded)],
+        "seedCaption": seed_caption(stepper, digits),
         "steps": [{"node": ids[s.node], "inputs": [ids[p] for p in s.parents if p in is_shown],
                    "updates": [[ids[p], *grad(after)] for p, after in zip(s.parents, s.after)
                                if p in is_shown],
@@ -49,6 +50,17 @@ def stepper_data(stepper: Stepper, hide_constants: bool = True, digits: int = 4)
         "finalAfter": {ids[n]: stepper.final_after[n] for n in shown},
         "name": names[root],
     }
+
+
+def seed_caption(stepper: Stepper, digits: int = 4) -> str:
+    """What backward starts from: dL/dL = 1, or the grad the Stepper was given (plus what L had)."""
+    name, seed, before = stepper.names[stepper.root], stepper.seed, stepper.initial[stepper.root]
+    why = f"d{name}/d{name} = 1"
+    if seed != 1:
+        why = f"the seed given: Stepper({name}, grad={fmt(seed, digits)})"
+    if before != 0:
+        why = f"{fmt(before, digits)} it had + {why}"
+    return f"backward starts: {name}.grad = {fmt(stepper.seeded, digits)} ({why})"
 
 
 def stepper_html(stepper: Stepper, *, full_page: bool = True, rankdir: str = "LR", color: str = "grad",
@@ -180,8 +192,7 @@ function show(f) {
   if (f === 0) text = 'forward: the inputs and parameters of ' + D.name;
   else if (f <= nf) { cur = D.forward[f - 1].node; inputs = D.forward[f - 1].inputs;
     text = 'forward ' + f + ' of ' + nf + ': ' + D.forward[f - 1].line; }
-  else if (k < 0) { cur = D.seed[0]; text = 'backward starts: ' + D.name + '.grad = ' + D.seed[1] +
-    ' (d' + D.name + '/d' + D.name + ' = 1)'; }
+  else if (k < 0) { cur = D.seed[0]; text = D.seedCaption; }
   else { cur = D.steps[k].node; inputs = D.steps[k].inputs; text = D.steps[k].caption +
     (k === ns - 1 ? '. Done: every grad is final, as after ' + D.name + '.backward().' : ''); }
   if (cur) { mark(cur, true); mark(cur + 'op', true); box.setAttribute('data-current', cur); }

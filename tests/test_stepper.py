@@ -281,3 +281,17 @@ def test_step_drawings_colour_grads_on_draw_dots_scale() -> None:
     assert stepper_data(stepper)["scale"] == 3.0
     assert darkest.findall(stepper.draw(-1, hide_constants=False).source) == ["50.0"]
     assert stepper_data(stepper, hide_constants=False)["scale"] == 50.0
+
+
+def test_html_seed_caption_shows_the_seed_given() -> None:
+    from autograd_lite.stepper_html import stepper_data
+
+    a, b = Value(2.0, "a"), Value(3.0, "b")
+    L = a * b
+    L.label = "L"
+    assert stepper_data(Stepper(L))["seedCaption"] == "backward starts: L.grad = 1.0 (dL/dL = 1)"
+    doubled = Stepper(L, grad=2.0)
+    caption = "backward starts: L.grad = 2.0 (the seed given: Stepper(L, grad=2.0))"
+    assert stepper_data(doubled)["seedCaption"] == caption
+    assert "dL/dL = 1" not in doubled.html() and "seedCaption" in doubled.html()
+    assert doubled.ledger()[0] == "a.grad += b.data × L.grad = 3.0 × 2.0 = 6.0"
