@@ -194,7 +194,7 @@ def draw_graph(root: Value, *, rankdir: str | None = None, params: Any = None, c
         if size <= max_nodes:
             return _draw_nodes(root, order, opts, moment)
         if moment is not None or not hasattr(params, "parameters"):
-            raise ValueError(_too_big(root, size, max_nodes))
+            raise ValueError(_too_big(root, size, max_nodes, stepping=moment is not None))
         from autograd_lite.viz_collapse import collapse_sizes
 
         sizes = collapse_sizes(order, params, hide_constants)
@@ -216,10 +216,14 @@ def count_drawn(order: Sequence[Value], hide_constants: bool) -> int:
     return sum(1 + bool(n._prev) for n in order)
 
 
-def _too_big(root: Value, size: int, max_nodes: int, sizes: Mapping[str, int] | None = None) -> str:
-    start = (f"draw_dot: the graph of {root.label or 'the root'} (= {fmt(root.data)}) has {size} nodes, "
-             f"more than max_nodes={max_nodes}: Graphviz would take very long and the picture would be "
-             "unreadable.")
+def _too_big(root: Value, size: int, max_nodes: int, sizes: Mapping[str, int] | None = None,
+             stepping: bool = False) -> str:
+    start = (f"draw_dot: the graph of {root.label or 'the root'} (= {fmt(root.data)}) has {size} drawn "
+             f"boxes (Values and ops), more than max_nodes={max_nodes}: Graphviz would take very long and "
+             "the picture would be unreadable.")
+    if stepping:  # a step drawing shows single nodes: collapsing them would hide what the step does
+        return (f"{start} Step through a smaller graph (e.g. the loss of one example of a small model), "
+                "or raise max_nodes.")
     if sizes is not None:
         return (f"{start} Even one box per neuron or per layer would leave {sizes['neuron']} or "
                 f"{sizes['layer']} nodes. Draw the loss of one example (or a few), or raise max_nodes.")

@@ -149,9 +149,14 @@ def test_bad_options_are_named() -> None:
 
 def test_too_big_a_graph_is_refused_quickly_and_clearly() -> None:
     total = value_sum(Value(float(i)) * Value(1.0) for i in range(300))
-    with pytest.raises(ValueError, match=r"\(= 44850.0\) has 1202 nodes, more than max_nodes=400.*'layer'"):
+    # 300 Values, 300 ones, 300 products with their * ops, the sum and its op
+    with pytest.raises(ValueError, match=r"\(= 44850.0\) has 1202 drawn boxes \(Values and ops\), "
+                                         r"more than max_nodes=400.*'layer'"):
         draw_dot(total)
     assert draw_dot(total, max_nodes=1300).source.count("->") == 1201
+    with pytest.raises(ValueError, match="1202 drawn boxes") as info:  # step= cannot collapse
+        draw_dot(total, step=0)
+    assert "collapse" not in str(info.value) and "raise max_nodes" in str(info.value)
 
 
 # --- collapsing an MLP ------------------------------------------------------------------------
