@@ -19,6 +19,7 @@ import math
 import numbers
 import os
 import random
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -240,9 +241,18 @@ class MLP(Module):
             raise ValueError(f"save: {_few(bad)} {'is' if len(bad) == 1 else 'are'} nan or inf (did training "
                              "diverge?); JSON cannot hold such a model, so nothing was written")
         path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        text = json.dumps(self.to_dict(), indent=1) + "\n"
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:  # write the whole file next to the old one, then swap it in (one atomic rename)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)  # not mkstemp's 0600
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> MLP:

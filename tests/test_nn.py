@@ -191,6 +191,7 @@ def test_save_and_load_round_trip(tmp_path) -> None:
     path = tmp_path / "model.json"
     model.save(path)
     assert [p.name for p in tmp_path.iterdir()] == ["model.json"]  # no temporary file left behind
+    assert path.stat().st_mode & 0o644 == 0o644  # readable as a normal file (mkstemp's default is 0600)
     saved = json.loads(path.read_text())
     assert saved["format"] == "autograd_lite.MLP" and saved["nin"] == 3
     assert [layer["activation"] for layer in saved["layers"]] == ["tanh", "leaky_relu", "sigmoid"]
@@ -206,6 +207,23 @@ def test_a_model_with_nan_weights_is_not_saved(tmp_path) -> None:
     with pytest.raises(ValueError, match=r"'layers.1.neurons.0.b' is nan or inf \(did training diverge"):
         model.save(tmp_path / "model.json")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("failing", ["fsync", "replace"])
+def test_a_failed_save_keeps_the_old_file_and_leaves_no_temp_file(tmp_path, monkeypatch, failing) -> None:
+    import os
+    path = tmp_path / "model.json"
+    path.write_text("the previous model")
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, failing, disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        MLP(2, [2, 1], seed=0).save(path)
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == ["model.json"]
+    assert path.read_text() == "the previous model"
 
 
 def good_file() -> dict:
