@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import random
 
+import numpy as np
 import pytest
 
 from autograd_lite.data import digits, moons, train_test_split, xor
@@ -219,16 +220,30 @@ def test_plot_history_and_png_for_jupyter() -> None:
     assert len(plot_history(History(loss=[1.0, 0.5])).axes) == 1  # no accuracy: one panel
 
 
-def test_decision_boundary_colours_the_predicted_class(tmp_path) -> None:
-    model = MLP(2, [1], activation="linear", output_activation="linear", seed=0)
+def _colour_class(fig, x: float, y: float) -> int:
+    """Which region colour (blue: class 0, orange: class 1, both pale) the figure shows at (x, y)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba())
+    px, py = fig.axes[0].transData.transform((x, y))
+    r, _, b, _ = pixels[pixels.shape[0] - int(round(py)), int(round(px))].astype(int)
+    assert abs(r - b) > 20, (r, b)  # clearly one of the two tints, not a line or a point
+    return int(r > b)
+
+
+@pytest.mark.parametrize(("output", "bias", "points"), [
+    ("linear", 0.0, {-0.15: 0, 0.25: 1, 1.15: 1}),  # class 1 where x1 > 0 (the output above 0)
+    ("sigmoid", -0.5, {-0.15: 0, 0.25: 0, 0.75: 1}),  # sigmoid(x1 - 0.5) > 0.5 where x1 > 0.5
+])
+def test_decision_boundary_colours_the_predicted_class(tmp_path, output, bias, points) -> None:
+    model = MLP(2, [1], activation="linear", output_activation=output, seed=0)
     w1, w2, b = model.parameters()
-    w1.data, w2.data, b.data = 1.0, 0.0, 0.0  # class 1 exactly where x1 > 0
-    data = xor()
-    fig = plot_decision_boundary(model, data, resolution=50)
-    ax = fig.axes[0]
-    assert len(ax.collections) >= 2  # regions, boundary line, points
+    w1.data, w2.data, b.data = 1.0, 0.0, bias
+    fig = plot_decision_boundary(model, xor(), resolution=80)  # the plane from -0.25 to 1.25
+    assert {x1: _colour_class(fig, x1, 0.5) for x1 in points} == points
     fig.savefig(tmp_path / "boundary.png")
-    assert (tmp_path / "boundary.png").stat().st_size > 1000
+    assert (tmp_path / "boundary.png").read_bytes().startswith(b"\x89PNG")
     with pytest.raises(ValueError, match="needs 2-D inputs"):
         plot_decision_boundary(MLP(3, [1]), [[1.0, 2.0, 3.0]], [1])
 
