@@ -117,17 +117,26 @@ def digits(scale: bool = True) -> Dataset:
 
 def train_test_split(data: Dataset, test_fraction: float = 0.2, seed: int = 0,
                      stratify: bool = True) -> tuple[Dataset, Dataset]:
-    """Shuffle and split into (train, test). With `stratify`, each class is split in the same proportion."""
+    """Shuffle and split into (train, test): round(n * test_fraction) examples for testing.
+
+    With `stratify`, each class gets its share of those, n_c * n_test / n, rounded down; the
+    examples left over go to the classes with the largest remainders (ties at random), as in
+    scikit-learn. So 20 examples in 10 classes at 0.2 give 4 test examples from 4 classes.
+    """
     if not 0 < test_fraction < 1:
         raise ValueError(f"train_test_split: test_fraction must be between 0 and 1, got {test_fraction!r}")
     rng = random.Random(seed)
+    n, n_test = max(len(data), 1), round(len(data) * test_fraction)
     groups = [[i for i, t in enumerate(data.y) if t == c] for c in sorted(set(data.y))] if stratify \
         else [list(range(len(data)))]
+    counts = [len(g) * n_test // n for g in groups]  # exact share, rounded down
+    by_remainder = sorted(range(len(groups)), key=lambda c: (-(len(groups[c]) * n_test % n), rng.random()))
+    for c in by_remainder[:n_test - sum(counts)]:
+        counts[c] += 1
     train: list[int] = []
     test: list[int] = []
-    for group in groups:
+    for group, k in zip(groups, counts):
         rng.shuffle(group)
-        k = round(len(group) * test_fraction)
         test += group[:k]
         train += group[k:]
     if not train or not test:

@@ -83,6 +83,23 @@ def test_train_test_split_is_a_stratified_partition() -> None:
     assert train.name == "moons (train)" and test.num_classes == 2
 
 
+@pytest.mark.parametrize(("sizes", "fraction", "n_test"), [
+    ([2] * 10, 0.2, 4),  # 20 examples in 10 classes: 4 classes give one each (each owes 0.4)
+    ([3, 3, 3, 1], 0.5, 5),  # rounding each class (2+2+2+0 = 6) would overshoot round(10 * 0.5)
+    ([50, 30, 20], 0.25, 25),  # 12.5, 7.5, 5 -> 12 or 13, 7 or 8, 5
+])
+def test_stratified_split_rounds_the_total_first_then_shares_it_by_largest_remainder(
+        sizes: list[int], fraction: float, n_test: int) -> None:
+    y = [c for c, size in enumerate(sizes) for _ in range(size)]
+    data = Dataset([[float(i)] for i in range(len(y))], y, num_classes=len(sizes))
+    train, test = train_test_split(data, fraction, seed=3)
+    assert len(test) == n_test and len(train) == len(y) - n_test
+    assert sorted(x[0] for x in train.X + test.X) == [float(i) for i in range(len(y))]
+    for c, size in enumerate(sizes):  # each class within one example of its exact share
+        share = size * n_test / len(y)
+        assert math.floor(share) <= test.y.count(c) <= math.ceil(share)
+
+
 @pytest.mark.parametrize("fraction", [0.0, 1.0, -0.5])
 def test_train_test_split_errors(fraction: float) -> None:
     with pytest.raises(ValueError, match="test_fraction must be between 0 and 1"):
