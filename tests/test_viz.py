@@ -62,7 +62,6 @@ def test_same_graph_gives_byte_identical_dot() -> None:
     for root in (first, second):
         root.backward()
     assert draw_dot(first).source == draw_dot(second).source
-    assert draw_dot(first).source == draw_dot(first).source
     assert "n0" in draw_dot(first).source and str(id(first)) not in draw_dot(first).source
 
 
@@ -225,7 +224,11 @@ def test_collapse_per_neuron_and_per_layer() -> None:
     assert "<B>x1</B>" in source and "<B>loss</B>" in source  # inputs and the loss stay visible
     by_layer = draw_dot(loss, params=model, collapse="layer").source
     assert by_layer.count("<B>layer ") == 3 and "3 neurons: tanh(w·x + b)" in by_layer
-    assert draw_dot(loss, params=model, collapse="layer").source == by_layer  # deterministic
+    again = MLP([2, 3, 3, 1])  # deterministic: a second model and loss, built the same way
+    second = batch_loss(again, 1, 2)
+    second.backward()
+    assert draw_dot(second, params=again, collapse="layer").source == by_layer
+    assert draw_dot(second, params=again, collapse="neuron").source == source
 
 
 def test_each_example_gets_its_own_boxes_and_many_inputs_one_box() -> None:
