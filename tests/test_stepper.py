@@ -8,8 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from autograd_lite.engine import Constant, Value, topological_order, value_dot, value_sum
+from autograd_lite.engine import Constant, Value, apply, topological_order, value_dot, value_sum
 from autograd_lite.ops import OPS
 from autograd_lite.stepper import Stepper, backward_steps, explain
 from autograd_lite.viz import HIGHLIGHT
@@ -304,3 +306,33 @@ def test_html_seed_caption_shows_the_seed_given() -> None:
     assert stepper_data(doubled)["seedCaption"] == caption
     assert "dL/dL = 1" not in doubled.html() and "seedCaption" in doubled.html()
     assert doubled.ledger()[0] == "a.grad += b.data × L.grad = 3.0 × 2.0 = 6.0"
+
+
+def formula_value(text: str, inputs: list[float], out: float, param: float | None) -> float:
+    """Evaluate a ledger formula (Op.local_text) with numbers in place of {0}, {1}, {out}, {param}."""
+    filled = text.format(*(f"({x!r})" for x in inputs), out=f"({out!r})", param=f"({param!r})")
+    python = re.sub(r"\b(sin|cos)\(", r"math.\1(", filled.replace("×", "*").replace("²", "**2"))
+    python = python.replace("^", "**").replace("ln(", "math.log(")
+    return eval(python, {"math": math, "sign": lambda v: (v > 0) - (v < 0)})  # noqa: S307
+
+
+POSITIVE_ONLY = {"log", "pow", "powc"}  # (the base of a power: x ** 2.5 needs x > 0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(0.2, 2.0), min_size=5, max_size=5), st.lists(st.booleans(), min_size=5, max_size=5),
+       st.floats(-2.5, 2.5))
+def test_ledger_formulas_give_the_rules_local_derivatives(sizes: list[float], negative: list[bool],
+                                                          param: float) -> None:
+    for op in OPS.values():
+        n_inputs = {"sum": 3, "dot": 5}.get(op.name, op.local_grads.__code__.co_argcount - 2 - op.has_param)
+        # kept away from kinks (relu, abs at 0) and out of domains (log of a negative)
+        xs = [x if not neg or (op.name in POSITIVE_ONLY and i == 0) else -x
+              for i, (x, neg) in enumerate(zip(sizes[:n_inputs], negative))]
+        node = apply(op, *xs, param=param if op.has_param else None)
+        texts = op.local_text(n_inputs) if callable(op.local_text) else op.local_text
+        texts = (texts,) * n_inputs if isinstance(texts, str) else texts
+        assert len(texts) == n_inputs == len(node._local), op.name
+        for i, text in enumerate(texts):
+            got = formula_value(text, xs, node.data, node._param)
+            assert got == pytest.approx(node._local[i], rel=1e-12, abs=1e-300), (op.name, i, text)
