@@ -22,7 +22,12 @@ from autograd_lite.engine import Value, describe
 
 
 class Optimizer:
-    """Holds the parameters and the learning rate `lr` (change it any time, or with a scheduler)."""
+    """Holds the parameters and the learning rate `lr`.
+
+    Set `lr` by hand between steps, or let a scheduler set it. A scheduler sets
+    lr = base_lr * factor at every one of its steps, so with a scheduler a change by
+    hand lasts only until its next step: change `scheduler.base_lr` instead.
+    """
 
     def __init__(self, params: Iterable[Value], lr: float) -> None:
         self.params = list(params)
@@ -123,9 +128,11 @@ class Adam(Optimizer):
                  eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
         name = type(self).__name__
+        pair = isinstance(betas, (tuple, list)) and len(betas) == 2
+        if not (pair and all(_number(b) and 0 <= b < 1 for b in betas)):
+            raise ValueError(f"{name}: betas must be a pair (b1, b2) in [0, 1), got {betas!r}; "
+                             f"the default is (0.9, 0.999)")
         b1, b2 = betas
-        if not (0 <= b1 < 1 and 0 <= b2 < 1):
-            raise ValueError(f"{name}: betas must be in [0, 1), got {betas!r}")
         self.betas = (float(b1), float(b2))
         self.eps = _hyper(eps, "eps", name)
         if self.eps == 0:  # a parameter whose gradient is 0 would step 0 / 0
@@ -164,7 +171,12 @@ class AdamW(Adam):
 # --- learning-rate schedules (call .step() once per epoch, as torch.optim.lr_scheduler) -----
 
 class LRScheduler:
-    """Sets `optimizer.lr` from the number of scheduler steps so far: lr = base_lr * factor(t)."""
+    """Sets `optimizer.lr` from the number of scheduler steps so far: lr = base_lr * factor(t).
+
+    Unlike torch.optim.lr_scheduler, it does not multiply whatever lr holds: a change
+    to optimizer.lr by hand is overwritten at the next step (change base_lr instead),
+    and two schedulers on one optimizer do not combine (the last to step wins).
+    """
 
     def __init__(self, optimizer: Optimizer) -> None:
         self.optimizer = optimizer
@@ -186,14 +198,16 @@ class LRScheduler:
 class LinearLR(LRScheduler):
     """Linear decay from base_lr * start_factor to base_lr * end_factor over total_iters steps, then flat.
 
-    micrograd's demo, lr = 1.0 - 0.9 * k / 100, is LinearLR(SGD(params, lr=1.0), 1.0, 0.1, 100).
+    The defaults are micrograd's demo, lr = 1.0 - 0.9 * k / 100, which is
+    LinearLR(SGD(params, lr=1.0)): 1.0 -> 0.1 over 100 steps. torch.optim's LinearLR
+    defaults differ (start_factor=1/3, end_factor=1.0, total_iters=5: a warm-up).
     """
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0, end_factor: float = 0.1,
                  total_iters: int = 100) -> None:
-        if total_iters < 1:
-            raise ValueError(f"LinearLR: total_iters must be >= 1, got {total_iters!r}")
-        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        self.start_factor = _factor(start_factor, "start_factor", "LinearLR")
+        self.end_factor = _factor(end_factor, "end_factor", "LinearLR", zero=True)
+        self.total_iters = _count(total_iters, "total_iters", "LinearLR")
         super().__init__(optimizer)
 
     def factor(self, t: int) -> float:
@@ -205,9 +219,8 @@ class StepLR(LRScheduler):
     """Multiply the learning rate by gamma every step_size steps."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        if step_size < 1:
-            raise ValueError(f"StepLR: step_size must be >= 1, got {step_size!r}")
-        self.step_size, self.gamma = step_size, gamma
+        self.step_size = _count(step_size, "step_size", "StepLR")
+        self.gamma = _factor(gamma, "gamma", "StepLR")
         super().__init__(optimizer)
 
     def factor(self, t: int) -> float:
@@ -218,7 +231,7 @@ class ExponentialLR(LRScheduler):
     """Multiply the learning rate by gamma every step."""
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
-        self.gamma = gamma
+        self.gamma = _factor(gamma, "gamma", "ExponentialLR")
         super().__init__(optimizer)
 
     def factor(self, t: int) -> float:
@@ -229,7 +242,23 @@ class ExponentialLR(LRScheduler):
 OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
 
 
+def _number(x: Any) -> bool:
+    return not isinstance(x, bool) and isinstance(x, numbers.Real) and math.isfinite(x)
+
+
 def _hyper(x: Any, name: str, where: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x) or x < 0:
+    if not _number(x) or x < 0:
         raise ValueError(f"{where}: {name} must be a finite number >= 0, got {x!r}")
     return float(x)
+
+
+def _factor(x: Any, name: str, where: str, zero: bool = False) -> float:
+    if not _number(x) or x < 0 or (x == 0 and not zero):
+        raise ValueError(f"{where}: {name} must be a finite number {'>=' if zero else '>'} 0, got {x!r}")
+    return float(x)
+
+
+def _count(x: Any, name: str, where: str) -> int:
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 1:
+        raise ValueError(f"{where}: {name} must be a whole number >= 1, got {x!r}")
+    return int(x)

@@ -147,15 +147,36 @@ def test_after_a_failed_step_adam_steps_as_if_it_never_happened() -> None:
     (lambda: SGD([Value(1.0)], lr=-0.1), "lr must be a finite number >= 0"),
     (lambda: SGD([Value(1.0)], lr=float("nan")), "lr must be a finite number >= 0"),
     (lambda: SGD([Value(1.0)], lr=0.1, nesterov=True), "nesterov needs momentum > 0"),
-    (lambda: Adam([Value(1.0)], betas=(0.9, 1.0)), "betas must be in [0, 1)"),
+    (lambda: Adam([Value(1.0)], betas=(0.9, 1.0)), "betas must be a pair (b1, b2) in [0, 1)"),
     (lambda: Adam([Value(1.0)], eps=0.0), "eps must be > 0"),
     (lambda: AdamW([Value(1.0)], eps=0), "eps must be > 0"),
-    (lambda: LinearLR(SGD([Value(1.0)]), total_iters=0), "total_iters must be >= 1"),
+    (lambda: LinearLR(SGD([Value(1.0)]), total_iters=0), "total_iters must be a whole number >= 1"),
+    (lambda: Adam([Value(1.0)], betas=(0.9,)), "betas must be a pair (b1, b2) in [0, 1), got (0.9,)"),
+    (lambda: Adam([Value(1.0)], betas=(0.9, float("nan"))), "betas must be a pair (b1, b2) in [0, 1)"),
+    (lambda: Adam([Value(1.0)], betas=0.9), "betas must be a pair (b1, b2) in [0, 1), got 0.9"),
+    (lambda: LinearLR(SGD([Value(1.0)]), start_factor=-2.0), "start_factor must be a finite number > 0"),
+    (lambda: LinearLR(SGD([Value(1.0)]), start_factor=0), "start_factor must be a finite number > 0"),
+    (lambda: LinearLR(SGD([Value(1.0)]), end_factor=-0.1), "end_factor must be a finite number >= 0"),
+    (lambda: LinearLR(SGD([Value(1.0)]), total_iters=2.5), "total_iters must be a whole number >= 1"),
+    (lambda: StepLR(SGD([Value(1.0)]), 2, gamma=-1.0), "gamma must be a finite number > 0"),
+    (lambda: StepLR(SGD([Value(1.0)]), 0), "step_size must be a whole number >= 1"),
+    (lambda: ExponentialLR(SGD([Value(1.0)]), gamma=0.0), "gamma must be a finite number > 0"),
 ])
 def test_bad_hyperparameters_are_refused(make, message: str) -> None:
     with pytest.raises((ValueError, TypeError)) as info:
         make()
     assert message in str(info.value)
+
+
+def test_a_scheduler_sets_lr_from_base_lr_so_a_change_by_hand_lasts_one_step() -> None:
+    opt = SGD([Value(1.0)], lr=1.0)
+    schedule = LinearLR(opt, 1.0, 0.1, 10)
+    opt.lr = 0.01  # by hand: overwritten at the next scheduler step (as the docstring says)
+    schedule.step()
+    assert opt.lr == pytest.approx(0.91)
+    schedule.base_lr = 0.1  # the way to change it for good
+    schedule.step()
+    assert opt.lr == pytest.approx(0.082)
 
 
 def test_repr_shows_the_hyperparameters() -> None:
