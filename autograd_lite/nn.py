@@ -336,6 +336,9 @@ def _check_init(name: str) -> Callable[[int], float]:
 def _inputs(x: Any, n: int, who: Module) -> Sequence[Operand]:
     if isinstance(x, (Value, numbers.Real)):  # a single input, for nin = 1
         x = [x]
+    if isinstance(x, (str, bytes, set, dict)) or not hasattr(x, "__len__"):
+        raise TypeError(f"{who!r} expects {n} inputs (a list of numbers or Values, one per input), "
+                        f"got {_type_of(x)}")
     if len(x) != n:
         raise ValueError(f"{who!r} expects {n} inputs, got {len(x)}: {_short(x)}")
     return x  # type: ignore[no-any-return]

@@ -151,6 +151,14 @@ def test_wrong_number_of_inputs_says_what_was_expected() -> None:
         MLP(2, [4, 1])([1.0, 2.0, 3.0])
 
 
+@pytest.mark.parametrize(("x", "got"), [(None, "nothing"), ("ab", "str 'ab'"), ({1, 2}, "set {1, 2}")])
+def test_inputs_that_are_not_a_list_say_what_the_module_expects(x, got: str) -> None:
+    with pytest.raises(TypeError) as info:
+        MLP(2, [4, 1])(x)
+    assert str(info.value) == (f"Layer(2 -> 4, relu) expects 2 inputs (a list of numbers or Values, "
+                               f"one per input), got {got}")
+
+
 def test_zero_grad() -> None:
     model = MLP(2, [3, 1], seed=0)
     model([1.0, 2.0]).backward()
