@@ -16,9 +16,9 @@ def fmt(x: float, digits: int = 4) -> str:
         return str(x)
     if x == 0:
         return "0.0"
-    if 10**digits <= abs(x) < 1e7:  # 44850.0 rather than 4.485e+04
-        return f"{x:.1f}"
     text = f"{x:.{digits}g}"
+    if 10**digits <= abs(float(text)) < 1e7:  # 44850.0 rather than 4.485e+04 (and 9999.7 once rounded)
+        return f"{x:.1f}"
     if "e" not in text and "." not in text and float(text) == x:
         text += ".0"
     return text

@@ -326,3 +326,10 @@ def test_collapse_too_big_advice_names_only_what_is_not_done() -> None:
     with pytest.raises(ValueError, match=r"fewer examples \(this one has 5\)") as info:
         draw_dot(many, params=model, collapse="layer", max_nodes=3)
     assert "collapse='layer'" not in str(info.value) and "raise max_nodes" in str(info.value)
+
+
+def test_fmt_switches_to_fixed_point_after_rounding() -> None:
+    assert [fmt(x) for x in (9999.7, 10000.3, -99995.0, 9999.97, 44850.0)] == \
+        ["9999.7", "10000.3", "-99995.0", "10000.0", "44850.0"]  # never '1e+04' next to '10000.3'
+    assert [fmt(x) for x in (1234.5678, 0.00012345, 2.0, 1e8, 9999999.7)] == \
+        ["1235", "0.0001234", "2.0", "1e+08", "1e+07"]
