@@ -100,7 +100,8 @@ class History:
 
 
 def fit(model: Any, X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, *, loss: str | Loss,
-        optimizer: Optimizer | None = None, lr: float = 0.1, epochs: int = 10, batch_size: int | None = None,
+        optimizer: Optimizer | None = None, lr: float | None = None, epochs: int = 10,
+        batch_size: int | None = None,
         validation: Dataset | tuple[Sequence[Any], Sequence[Any]] | None = None,
         scheduler: LRScheduler | None = None, accuracy: Callable[[Any, Any], bool] | None = None,
         seed: int = 0, progress: bool = True, backend: str | Gradients = "auto",
@@ -109,7 +110,8 @@ def fit(model: Any, X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, 
 
     loss: a function from losses.py (or its name, e.g. "hinge"), or your own
         loss(output, target) -> Value.
-    optimizer: default SGD(model.parameters(), lr=lr).
+    optimizer: default SGD(model.parameters(), lr=lr), lr 0.1 if not given. With an
+        optimizer, give lr to the optimizer, not to fit (fit raises rather than ignore it).
     batch_size: examples per update (None: all of them, full-batch gradient descent).
     validation: (X, y) or a Dataset to measure after every epoch (without recording graphs).
     scheduler: stepped once per epoch. accuracy: output (numbers), target -> bool; by
@@ -128,7 +130,10 @@ def fit(model: Any, X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, 
     correct = accuracy or CORRECT.get(loss_fn)
     gradients = _backend(backend)
     if optimizer is None:
-        optimizer = SGD(model.parameters(), lr=lr)
+        optimizer = SGD(model.parameters(), lr=0.1 if lr is None else lr)
+    elif lr is not None:
+        raise ValueError(f"fit: lr={lr!r} would be ignored: the optimizer has its own ({optimizer.lr!r}); "
+                         f"pass it there, e.g. {type(optimizer).__name__}(model.parameters(), lr={lr!r})")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"fit: epochs must be a whole number >= 1, got {epochs!r}")
     val = _xy(*validation, "fit(validation)") if isinstance(validation, tuple) else \

@@ -178,6 +178,9 @@ def test_the_tape_backend_trains_exactly_like_eager() -> None:
     ({"loss": "hinj"}, "unknown loss 'hinj': choose one of mse"),
     ({"loss": "mse", "epochs": 0}, "epochs must be a whole number >= 1"),
     ({"loss": "mse", "batch_size": 0}, "batch_size must be a whole number >= 1"),
+    ({"loss": "mse", "lr": 0.5, "optimizer": SGD([Value(1.0)], lr=0.1)},
+     "fit: lr=0.5 would be ignored: the optimizer has its own (0.1); pass it there, "
+     "e.g. SGD(model.parameters(), lr=0.5)"),
 ])
 def test_fit_argument_errors(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError) as info:
