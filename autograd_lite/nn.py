@@ -34,12 +34,15 @@ class _Uniform(Protocol):  # random.Random, or the `random` module itself (micro
 Seed = int | random.Random | _Uniform | None
 Output = Value | list[Value]
 
+#: The slope of leaky_relu for negative inputs (PyTorch's default); used everywhere a model's leaky_relu is.
+LEAKY_SLOPE = 0.01
+
 #: Activation functions by name. Each is one engine op, so its derivative comes from ops.py.
 ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
     "relu": Value.relu,
     "tanh": Value.tanh,
     "sigmoid": Value.sigmoid,
-    "leaky_relu": Value.leaky_relu,  # slope 0.01 for negative inputs, as PyTorch
+    "leaky_relu": lambda v: v.leaky_relu(LEAKY_SLOPE),
     "linear": lambda v: v,  # no activation: the weighted sum itself
 }
 
@@ -287,7 +290,7 @@ def to_torch(model: MLP) -> Any:
         raise ImportError("to_torch needs PyTorch: pip install torch") from None
     modules: dict[str, Callable[[], Any]] = {
         "relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid,
-        "leaky_relu": lambda: torch.nn.LeakyReLU(0.01), "linear": lambda: None,
+        "leaky_relu": lambda: torch.nn.LeakyReLU(LEAKY_SLOPE), "linear": lambda: None,
     }
     parts = []
     for layer in model.layers:

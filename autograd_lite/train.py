@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from autograd_lite.data import Dataset, batches
 from autograd_lite.engine import Value, no_grad, value_sum
 from autograd_lite.losses import CORRECT, LOSSES, Loss
-from autograd_lite.nn import MLP
+from autograd_lite.nn import LEAKY_SLOPE, MLP
 from autograd_lite.ops import OPS
 
 # matplotlib, numpy and tqdm are imported when first needed, so `import autograd_lite` stays light
@@ -341,7 +341,7 @@ def _activate(name: str, z: np.ndarray) -> np.ndarray:
     if name == "linear":
         return z
     op = OPS[name]
-    return np.asarray(op.forward(np, z, 0.01) if op.has_param else op.forward(np, z))  # leaky slope 0.01
+    return np.asarray(op.forward(np, z, LEAKY_SLOPE) if op.has_param else op.forward(np, z))
 
 
 def _listed(out: Numbers) -> list[float]:
