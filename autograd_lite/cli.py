@@ -240,10 +240,7 @@ def _draw_one_example(path: Path, model: MLP, train: datasets.Dataset, loss: str
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "drawn collapsed" is expected for big graphs
             drawing = viz.draw_dot(example_loss, params=model, collapse=collapse)
-        if hasattr(viz, "save"):
-            viz.save(drawing, path)
-        else:
-            path.write_bytes(drawing.pipe(format="svg"))
+        viz.save(drawing, path)
         model.zero_grad()
         return path
     except Exception as e:  # drawing is a bonus: never lose the training run over it
