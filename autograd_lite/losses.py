@@ -29,7 +29,7 @@ EPS = 1e-12
 def mse(prediction: Output, target: Target) -> Value:
     """Mean squared error: the mean over outputs of (prediction - target)^2."""
     pairs = _pairs(prediction, target, "mse")
-    return _mean([(p - t) ** 2 for p, t in pairs])
+    return mean([(p - t) ** 2 for p, t in pairs])
 
 
 def binary_cross_entropy(probability: Output, target: Target, eps: float = EPS) -> Value:
@@ -53,7 +53,7 @@ def binary_cross_entropy(probability: Output, target: Target, eps: float = EPS) 
             terms.append(-_log_at_least(1 - p, eps))
         else:
             terms.append(-(t * _log_at_least(p, eps) + (1 - t) * _log_at_least(1 - p, eps)))
-    return _mean(terms)
+    return mean(terms)
 
 
 def bce_with_logits(logit: Output, target: Target) -> Value:
@@ -69,7 +69,7 @@ def bce_with_logits(logit: Output, target: Target) -> Value:
         magnitude = abs(z)
         softplus = (z + magnitude) * 0.5 + (1 + (-magnitude).exp()).log()
         terms.append(softplus - t * z if t != 0 else softplus)
-    return _mean(terms)
+    return mean(terms)
 
 
 def hinge(score: Output, target: Target) -> Value:
@@ -84,7 +84,7 @@ def hinge(score: Output, target: Target) -> Value:
             raise ValueError(f"hinge: labels must be +1 or -1 (or 0 for the negative class), got {y!r}")
         sign = 1.0 if y == 1 else -1.0
         terms.append((1 + (-sign) * s).relu())
-    return _mean(terms)
+    return mean(terms)
 
 
 def softmax(logits: Sequence[Value]) -> list[Value]:
@@ -201,7 +201,8 @@ def _shifted(logits: Sequence[Value], where: str) -> list[Value]:
     return [z - m for z in zs]
 
 
-def _mean(terms: list[Value]) -> Value:
+def mean(terms: list[Value]) -> Value:
+    """(t1 + ... + tn) / n as one sum node and a division (a single term is returned as it is)."""
     return terms[0] if len(terms) == 1 else value_sum(terms) / len(terms)
 
 

@@ -20,8 +20,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from autograd_lite.data import Dataset, batches
-from autograd_lite.engine import Value, no_grad, value_sum
-from autograd_lite.losses import CORRECT, LOSSES, Loss
+from autograd_lite.engine import Value, no_grad
+from autograd_lite.losses import CORRECT, LOSSES, Loss, mean
 from autograd_lite.nn import LEAKY_SLOPE, MLP
 from autograd_lite.ops import OPS
 
@@ -43,8 +43,7 @@ def batch_loss(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any]
     losses = [loss(out, y) for out, y in zip(outputs, ys)]
     if not losses:
         raise ValueError("batch_loss: the batch is empty")
-    total = losses[0] if len(losses) == 1 else value_sum(losses) / len(losses)
-    return total, outputs
+    return mean(losses), outputs
 
 
 def eager_gradients(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any],
