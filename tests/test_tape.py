@@ -10,10 +10,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from autograd_lite.backend import auto_gradients, eager_gradients, tape_gradients, tape_loss
 from autograd_lite.engine import Value, detect_anomaly, no_grad, value_sum
 from autograd_lite.losses import cross_entropy, hinge
 from autograd_lite.nn import MLP
-from autograd_lite.tape import Tape, TapeError, auto_gradients, tape_gradients, tape_loss
+from autograd_lite.tape import Tape, TapeError
 
 RNG = np.random.default_rng(5)
 
@@ -342,7 +343,7 @@ def test_run_needs_a_loss_and_fn_must_return_values() -> None:
 # --- fit's backends ------------------------------------------------------------------------
 
 def test_tape_backend_equals_the_eager_backend() -> None:
-    from autograd_lite.train import eager_gradients
+
     X, y = moons_like(20)
     xs, ys = X.tolist(), y.tolist()
     model = MLP(2, [6, 1], seed=4)
@@ -395,7 +396,7 @@ def test_auto_backend_redoes_a_batch_eagerly_when_its_replay_fails() -> None:
     # The tape is recorded on a batch where sigmoid is below 1; BCE clamps p (reading .data),
     # so a later saturated batch (sigmoid(80) == 1.0 in floats) replays log(1 - p) = log(0).
     from autograd_lite.losses import binary_cross_entropy
-    from autograd_lite.train import eager_gradients
+
     results = []
     for backend in (eager_gradients, auto_gradients):
         model = MLP(1, [1], activation="sigmoid", output_activation="sigmoid", seed=0)
