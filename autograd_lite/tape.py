@@ -126,11 +126,11 @@ class Tape:
             outputs[:, rows] = program.outputs[key].reshape(-1, 1)
         examples = np.arange(data.size)
         with np.errstate(all="ignore"):
-            values, saved = program.forward(program.leaf_values(data.size), data.inputs, examples,
-                                            keep=seed is not None)
+            params = program.parameters()
+            values, saved = program.forward(params, data.inputs, examples, keep=seed is not None)
             if seed is not None:
-                grads = program.backward(values, saved, seed, outputs[0], examples)
-                for leaf, grad in zip(program.leaves, grads[:program.first_input].sum(axis=1).tolist()):
+                grads = program.backward(values, saved, params, seed, outputs[0], examples)
+                for leaf, grad in zip(program.leaves, grads.tolist()):
                     leaf.grad += grad  # leaves accumulate, as in eager backward
         return values[outputs, examples], program.shape
 
@@ -246,11 +246,21 @@ class _Batch:
         """Examples by the values of their static arguments (one recording each)."""
         if not self.static:
             return {(): np.arange(self.size)}
-        columns = [[_frozen(x) for x in a.tolist()] for i, a in enumerate(self.arrays) if i in self.static]
+        static = [a for i, a in enumerate(self.arrays) if i in self.static]
+        if all(a.dtype.kind in "biuf" for a in static):  # numbers: group the rows' bytes, then name them
+            joined = np.concatenate([a.reshape(self.size, -1).astype(float) for a in static], axis=1)
+            rows = np.ascontiguousarray(joined).view(np.dtype((np.void, 8 * joined.shape[1])))
+            alike: dict[Any, list[int]] = {}
+            for example, raw in enumerate(rows.ravel().tolist()):
+                alike.setdefault(raw, []).append(example)
+        else:
+            alike = {}
+            for example, key in enumerate(zip(*[[_frozen(x) for x in a.tolist()] for a in static])):
+                alike.setdefault(key, []).append(example)
         groups: dict[tuple[Any, ...], list[int]] = {}
-        for example, key in enumerate(zip(*columns)):
-            groups.setdefault(key, []).append(example)
-        return {key: np.array(rows) for key, rows in groups.items()}
+        for examples in alike.values():  # (0.0 and -0.0 have different bytes but are one key)
+            groups.setdefault(tuple(_frozen(a[examples[0]].tolist()) for a in static), []).extend(examples)
+        return {key: np.array(sorted(examples)) for key, examples in groups.items()}
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -296,19 +306,21 @@ def _check_shift_only(program: Program, batch: _Batch, examples: tuple[int, int]
     either recording: the same outputs and parameter gradients (the parameters are the leaves
     both recordings share), or TapeError."""
     example, other = examples
-    columns = np.array(examples)
     (loss_rows,) = program.outputs.values()
     rows = np.array([program.leaf_row[program.same_as[a]] for a, _ in changed], dtype=np.intp)
     parameters = np.array([leaf in shared for leaf in program.leaves], dtype=bool)
     results = []
     for numbers in ([a.data for a, _ in changed], [b.data for _, b in changed]):
-        leaves = program.leaf_values(2)
-        leaves[rows] = np.array(numbers).reshape(-1, 1)
+        params = program.parameters()
+        params[rows] = numbers
         try:
-            with np.errstate(all="ignore"):
-                values, saved = program.forward(leaves, batch.inputs[:, columns], columns, keep=True)
-                grads = program.backward(values, saved, 1.0, loss_rows[[0, 0]], columns)
-            results.append(np.concatenate([values[loss_rows], grads[:program.first_input][parameters]]))
+            found = []
+            for column in map(np.array, ([example], [other])):  # one at a time: gradients per example
+                with np.errstate(all="ignore"):
+                    values, saved = program.forward(params, batch.inputs[:, column], column, keep=True)
+                    grads = program.backward(values, saved, params, 1.0, loss_rows[:1], column)
+                found += [values[loss_rows, 0], grads[parameters]]
+            results.append(np.concatenate(found))
         except (ValueError, OverflowError):
             results.append(np.full(1, np.nan))
     scale = 1e-9 * (1.0 + np.nanmax(np.abs(results[0]), initial=0.0))
