@@ -130,7 +130,7 @@ class Tape:
             values, saved = program.forward(params, data.inputs, examples, keep=seed is not None)
             if seed is not None:
                 grads = program.backward(values, saved, params, seed, outputs[0], examples)
-                for leaf, grad in zip(program.leaves, grads.tolist()):
+                for leaf, grad in zip(program.learned_leaves, grads[program.learned].tolist()):
                     leaf.grad += grad  # leaves accumulate, as in eager backward
         return values[outputs, examples], program.shape
 

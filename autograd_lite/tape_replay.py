@@ -59,6 +59,7 @@ class Group:
     parents: np.ndarray  # (arity, nodes): the rows of each node's inputs
     param: tuple[Any, ...]  # () or the ops' plain-number parameter: one float, or (nodes, 1) of them
     sources: list[slice | np.ndarray] | None  # parents[k] (a slice when contiguous); None: gather all
+    targets: list[slice | np.ndarray | None]  # the same, where backward adds; None: only constants
     scatter: list[tuple[np.ndarray, np.ndarray]] | None  # see _scatter; None: no row is read twice
     nodes: list[Value]  # as recorded, for error messages
     once: bool  # the nodes depend on no input (e.g. an L2 term): computed once, not per example
@@ -99,10 +100,14 @@ class Program:
         row.update((node, self.first_input + k) for node, k in inputs.items())
         self.groups: list[Group] = []
         size = self.first_input + n_inputs
+        constant = np.zeros(size + len(nodes), dtype=bool)  # numbers like the 2 in 2*x: no gradient
+        constant[[i for i, leaf in enumerate(self.leaves) if isinstance(leaf, Constant)]] = True
+        self.learned = np.flatnonzero(~constant[:self.first_input])  # the leaves given a gradient
+        self.learned_leaves = [self.leaves[i] for i in self.learned]
         for (_, _, _, varying, layer), group in members:
             row.update((node, size + i) for i, node in enumerate(group))
             self.groups.append(_group(group, row, same_as, size, varying, layer is not None,
-                                      self.first_input, n_inputs))
+                                      self.first_input, n_inputs, constant))
             size += len(group)
         self.size = size
         self._buffers: dict[str, np.ndarray] = {}
@@ -126,7 +131,7 @@ class Program:
         values[:self.first_input, 0] = params  # column 0: what the ops computed once read
         values[self.spread] = params[self.spread, None]
         values[self.first_input:self.first_input + len(inputs)] = inputs
-        saved = []
+        saved: list[list[np.ndarray]] = []
         for group in self.groups:
             op = group.op
             if group.layer is not None:
@@ -134,6 +139,15 @@ class Program:
                 out = values[group.start:group.stop]
                 np.matmul(params[layer.weights].reshape(layer.shape), values[layer.inputs], out=out)
                 out += params[layer.biases, None]
+                if engine.state.anomaly:
+                    _check_finite(group, _gathered(values, params, group), out, examples, "forward")
+                if keep:
+                    saved.append([])
+                continue
+            if op is ops.SUM:  # x1 + ... + xn in one call: NumPy adds along axis 0 in order, as the rule
+                terms = values[group.parents, :1] if group.once else values[group.parents]
+                out = np.add.reduce(terms, axis=0)
+                values[group.start:group.stop] = out
                 if engine.state.anomaly:
                     _check_finite(group, _gathered(values, params, group), out, examples, "forward")
                 if keep:
@@ -167,14 +181,10 @@ class Program:
             out_grad = grads[group.start:group.stop]
             if group.layer is not None:
                 _layer_backward(group.layer, values, grads, params, leaf_grads, out_grad)
-                args = _gathered(values, params, group) if engine.state.anomaly else args
-                local = group.op.local_grads(np, values[group.start:group.stop], *args) if args else ()
             else:
-                local = _backward(group, args, values, grads, out_grad)
-            if engine.state.anomaly:  # every edge's local * grad[node], from the rule
-                if group.once:
-                    out_grad = out_grad.sum(axis=1, keepdims=True)
-                _check_finite(group, args, _stacked(local, out_grad.shape) * out_grad, examples, "backward")
+                _backward(group, args, values, grads, out_grad)
+            if engine.state.anomaly:
+                _check_backward(group, args or _gathered(values, params, group), values, out_grad, examples)
         leaf_grads += grads[:self.first_input, 0]
         leaf_grads[self.spread] += grads[self.spread, 1:].sum(axis=1)
         return leaf_grads
@@ -189,27 +199,46 @@ class Program:
 
 
 def _backward(group: Group, args: list[np.ndarray], values: np.ndarray, grads: np.ndarray,
-              out_grad: np.ndarray) -> tuple[Any, ...]:
-    """grad[parent] += local * grad[node] over a group's edges; returns the local derivatives."""
+              out_grad: np.ndarray) -> None:
+    """grad[parent] += local * grad[node] over a group's edges."""
     out = values[group.start:group.stop]
     if group.once:  # its parents are computed once too: their grads add up in column 0
         out, out_grad = out[:, :1], out_grad.sum(axis=1, keepdims=True)
-    local = group.op.local_grads(np, out, *args)
+    if group.op is ops.SUM:  # ops.SUM: d out / d xi = 1 for every i, so each edge carries grad[node]
+        local: Any = (1.0,) * group.parents.shape[0]
+        flows = np.broadcast_to(out_grad, (len(local), *out_grad.shape))
+    else:
+        local = group.op.local_grads(np, out, *args)
+        flows = None
     if group.scatter is None:  # no row is read twice by one input position: add one position at a time
-        for source, d in zip(group.sources or (), local):
+        for source, d in zip(group.targets, local):
+            if source is None:
+                continue
             if group.once:
                 grads[source, :1] += d * out_grad
             else:
                 grads[source] += d * out_grad
-        return local
-    flows = (_stacked(local, out_grad.shape) * out_grad).reshape(-1, out_grad.shape[1])
+        return
+    if flows is None:
+        flows = _stacked(local, out_grad.shape) * out_grad
+    flows = flows.reshape(-1, out_grad.shape[1])  # one row per edge
     for rows, edges in group.scatter:  # grad[parent] += the flows of all its edges
         flow = flows[edges[:, 0]] if edges.shape[1] == 1 else flows[edges].sum(axis=1)
         if group.once:
             grads[rows, :1] += flow
         else:
             grads[rows] += flow
-    return local
+
+
+def _check_backward(group: Group, args: list[np.ndarray], values: np.ndarray, out_grad: np.ndarray,
+                    examples: np.ndarray) -> None:
+    """Under detect_anomaly: every edge's local * grad[node], from the rule, must be finite."""
+    out = values[group.start:group.stop]
+    if group.once:
+        out, out_grad = out[:, :1], out_grad.sum(axis=1, keepdims=True)
+        args = [a[:, :1] for a in args[:group.parents.shape[0]]] + args[group.parents.shape[0]:]
+    local = group.op.local_grads(np, out, *args)
+    _check_finite(group, args, _stacked(local, out_grad.shape) * out_grad, examples, "backward")
 
 
 def _layer_backward(layer: Layer, values: np.ndarray, grads: np.ndarray, params: np.ndarray,
@@ -223,8 +252,8 @@ def _layer_backward(layer: Layer, values: np.ndarray, grads: np.ndarray, params:
         leaf_grads[layer.weights] += (out_grad @ X.T).reshape(-1)
         leaf_grads[layer.biases] += out_grad.sum(axis=1)
     else:  # a leaf may appear twice: add every edge
-        np.add.at(leaf_grads, layer.weights, (out_grad @ X.T).reshape(-1))
-        np.add.at(leaf_grads, layer.biases, out_grad.sum(axis=1))
+        np.add.at(leaf_grads, layer.weights, (out_grad @ X.T).reshape(-1))  # type: ignore[arg-type]
+        np.add.at(leaf_grads, layer.biases, out_grad.sum(axis=1))  # type: ignore[arg-type]
     if layer.input_grads:
         grads[layer.inputs] += params[layer.weights].reshape(layer.shape).T @ out_grad
 
@@ -282,7 +311,8 @@ def _leaf_order(leaves: list[Value], members: list[tuple[GroupKey, list[Value]]]
 
 
 def _group(members: list[Value], row: dict[Value, int], same_as: dict[Value, Value], start: int,
-           varying: bool, is_layer: bool, first_input: int, n_inputs: int) -> Group:
+           varying: bool, is_layer: bool, first_input: int, n_inputs: int, constant: np.ndarray) -> Group:
+    """One group's layout; `constant` marks the rows of numbers like the 2 in 2*x (no gradient)."""
     op: Op = members[0]._rule  # type: ignore[assignment]
     parents = np.array([[row[same_as[p]] for p in node._prev] for node in members], dtype=np.intp).T
     param: tuple[Any, ...] = ()
@@ -291,8 +321,10 @@ def _group(members: list[Value], row: dict[Value, int], same_as: dict[Value, Val
         param = (float(numbers[0, 0]) if np.all(numbers == numbers[0, 0]) else numbers,)
     few = len(parents) <= MAX_SOURCES  # (a layer's dot nodes have 2n + 1 inputs: not few)
     sources = [_slice_or_rows(rows) for rows in parents] if few else None
-    direct = few and all(len(np.unique(rows)) == len(rows) for rows in parents)
-    group = Group(op, start, start + len(members), parents, param, sources,
+    targets = [None if constant[rows].all() else source for rows, source in zip(parents, sources or ())]
+    direct = few and all(len(np.unique(rows)) == len(rows)  # no row twice where gradients are added
+                         for rows, target in zip(parents, targets) if target is not None)
+    group = Group(op, start, start + len(members), parents, param, sources, targets,
                   None if direct else _scatter(parents.reshape(-1)), members, not varying)
     if is_layer:
         n = len(parents) // 2
