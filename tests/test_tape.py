@@ -393,12 +393,28 @@ def test_auto_backend_falls_back_to_eager_with_one_warning() -> None:
 
 
 def test_auto_backend_redoes_a_batch_eagerly_when_its_replay_fails() -> None:
-    # The tape is recorded on a batch where sigmoid is below 1; BCE clamps p (reading .data),
-    # so a later saturated batch (sigmoid(80) == 1.0 in floats) replays log(1 - p) = log(0).
-    from autograd_lite.losses import binary_cross_entropy
-
+    # cross_entropy subtracts the largest logit, a constant the tape takes from its first batch
+    # (harmless there); logits of 800 on a later batch then overflow exp() in the replay only.
     results = []
     for backend in (eager_gradients, auto_gradients):
+        model = MLP(1, [2], seed=0)
+        for neuron, w in zip(model.layers[0].neurons, (1.0, -1.0)):
+            neuron.w[0].data = w
+        backend(model, [[0.0], [0.1]], [0, 1], cross_entropy)  # records the tape
+        model.zero_grad()
+        mean, outputs = backend(model, [[800.0], [0.2]], [0, 1], cross_entropy)
+        results.append((mean, outputs, [p.grad for p in model.parameters()]))
+    (m1, o1, g1), (m2, o2, g2) = results
+    assert math.isfinite(m1) and m2 == m1 and o2 == o1
+    assert g2 == g1  # the failed replay left no half-added gradients behind
+
+
+def test_a_saturated_binary_cross_entropy_replays_like_eager() -> None:
+    # BCE keeps log's argument at least 1e-12 with an op (at_least), not by reading .data:
+    # the tape recorded where sigmoid < 1 replays a batch where sigmoid(80) == 1.0.
+    from autograd_lite.losses import binary_cross_entropy
+    results = []
+    for backend in (eager_gradients, tape_gradients):
         model = MLP(1, [1], activation="sigmoid", output_activation="sigmoid", seed=0)
         model.layers[0].neurons[0].w[0].data = 1.0
         backend(model, [[0.0], [0.1]], [0, 0], binary_cross_entropy)  # records the tape
@@ -406,5 +422,39 @@ def test_auto_backend_redoes_a_batch_eagerly_when_its_replay_fails() -> None:
         mean, outputs = backend(model, [[80.0], [0.2]], [0, 0], binary_cross_entropy)
         results.append((mean, outputs, [p.grad for p in model.parameters()]))
     (m1, o1, g1), (m2, o2, g2) = results
-    assert math.isfinite(m1) and m2 == m1 and o2 == o1
-    assert g2 == g1  # the failed replay left no half-added gradients behind
+    assert m1 == pytest.approx(-math.log(1e-12) / 2 + -math.log(1 - o1[1]) / 2, rel=1e-12)
+    assert m2 == pytest.approx(m1, rel=1e-12) and o2 == pytest.approx(o1, rel=1e-13)
+    np.testing.assert_allclose(g2, g1, rtol=1e-12)
+
+
+def test_mse_with_real_valued_targets_replays() -> None:
+    from autograd_lite.losses import mse
+    model = MLP(3, [4, 2], activation="tanh", seed=1)
+    X, T = RNG.normal(size=(9, 3)), RNG.normal(size=(9, 2))  # targets are not whole: tape inputs
+    results = []
+    for backend in (eager_gradients, tape_gradients):
+        model.zero_grad()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            mean, outputs = backend(model, X.tolist(), T.tolist(), mse)
+        results.append((mean, outputs, [p.grad for p in model.parameters()]))
+    (m1, o1, g1), (m2, o2, g2) = results
+    assert m2 == pytest.approx(m1, rel=1e-12)
+    np.testing.assert_allclose(o2, o1, rtol=1e-13)
+    np.testing.assert_allclose(g2, g1, rtol=1e-12, atol=1e-15)
+
+
+def test_the_cli_trains_bce_on_the_tape_where_eager_finishes(tmp_path, capsys) -> None:
+    # lr 20 saturates the sigmoid at once: log(1 - p) would be log(0) without the at_least op
+    import json
+
+    from autograd_lite.cli import main
+    histories = []
+    for backend in ("eager", "tape"):
+        out = tmp_path / backend
+        assert main(["train", "moons", "--loss", "binary_cross_entropy", "--backend", backend, "--lr", "20",
+                     "--epochs", "3", "--samples", "60", "--no-progress", "--out", str(out)]) == 0
+        assert (out / "model.json").exists() and (out / "loss.png").exists()
+        histories.append(json.loads((out / "history.json").read_text()))
+    np.testing.assert_allclose(histories[1]["loss"], histories[0]["loss"], rtol=1e-9)
+    capsys.readouterr()
