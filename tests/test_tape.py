@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from autograd_lite.backend import auto_gradients, eager_gradients, tape_gradients, tape_loss
 from autograd_lite.engine import Value, detect_anomaly, no_grad, value_sum
 from autograd_lite.losses import cross_entropy, hinge
 from autograd_lite.nn import MLP
@@ -339,41 +337,6 @@ def test_run_needs_a_loss_and_fn_must_return_values() -> None:
     with pytest.raises(TypeError, match="must return a Value"):
         Tape.record(lambda x: 3.0, np.ones(2))
 
-
-# --- fit's backends ------------------------------------------------------------------------
-
-def test_tape_backend_equals_the_eager_backend() -> None:
-
-    X, y = moons_like(20)
-    xs, ys = X.tolist(), y.tolist()
-    model = MLP(2, [6, 1], seed=4)
-    results = []
-    for backend in (eager_gradients, tape_gradients):
-        model.zero_grad()
-        mean, outputs = backend(model, xs, ys, hinge)
-        results.append((mean, outputs, [p.grad for p in model.parameters()]))
-    (m1, o1, g1), (m2, o2, g2) = results
-    assert m2 == pytest.approx(m1, rel=1e-12)
-    np.testing.assert_allclose(o2, o1, rtol=1e-13)
-    np.testing.assert_allclose(g2, g1, rtol=1e-12, atol=1e-15)
-    model.zero_grad()
-    m3, o3 = tape_loss(model, xs, ys, hinge)  # no gradients
-    assert m3 == pytest.approx(m1, rel=1e-12) and o3 == pytest.approx(o1, rel=1e-13)
-    assert all(p.grad == 0 for p in model.parameters())
-
-
-def test_the_backends_cache_does_not_keep_models_alive() -> None:
-    import gc
-    import weakref
-    model = MLP(2, [3, 1], seed=4)
-    X, y = moons_like(8)
-    tape_gradients(model, X.tolist(), y.tolist(), hinge)
-    alive = weakref.ref(model)
-    del model
-    gc.collect()
-    assert alive() is None
-
-
 def test_too_many_static_values_is_an_error_not_a_slow_crawl() -> None:
     tape = Tape(lambda x, k: x * k, static=[1])
     tape.max_recordings = 3
@@ -381,80 +344,26 @@ def test_too_many_static_values_is_an_error_not_a_slow_crawl() -> None:
         tape.run((np.ones(5), np.arange(5)))
 
 
-def test_auto_backend_falls_back_to_eager_with_one_warning() -> None:
-    model = MLP(2, [3, 1], seed=4)
-    peeking = lambda out, y: (out - out.data) ** 2 + out * y  # noqa: E731 - reads .data: not replayable
-    X, y = moons_like(8)
-    with pytest.warns(UserWarning, match="training is eager.*has a constant"):
-        first = auto_gradients(model, X.tolist(), y.tolist(), peeking)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert auto_gradients(model, X.tolist(), y.tolist(), peeking) == first
+# --- how the tape knows its errors, and where the backends live -----------------------------
+
+def test_recording_errors_are_a_type_raised_by_the_engine() -> None:
+    from autograd_lite.engine import RecordingError
+    with pytest.raises(TapeError) as caught:
+        Tape.record(lambda x: x * float(x), np.array([2.0, 3.0]))
+    assert isinstance(caught.value.__cause__, RecordingError) and issubclass(RecordingError, RuntimeError)
+    assert caught.value.reason.startswith("float('x' (= 2.0)) while recording a tape")
+
+    def other_runtime_error(x):
+        raise RuntimeError("while recording a tape: not the engine's")  # not a RecordingError: not caught
+    with pytest.raises(RuntimeError) as caught:
+        Tape.record(other_runtime_error, np.array([2.0]))
+    assert not isinstance(caught.value, TapeError)
 
 
-def test_auto_backend_redoes_a_batch_eagerly_when_its_replay_fails() -> None:
-    # cross_entropy subtracts the largest logit, a constant the tape takes from its first batch
-    # (harmless there); logits of 800 on a later batch then overflow exp() in the replay only.
-    results = []
-    for backend in (eager_gradients, auto_gradients):
-        model = MLP(1, [2], seed=0)
-        for neuron, w in zip(model.layers[0].neurons, (1.0, -1.0)):
-            neuron.w[0].data = w
-        backend(model, [[0.0], [0.1]], [0, 1], cross_entropy)  # records the tape
-        model.zero_grad()
-        mean, outputs = backend(model, [[800.0], [0.2]], [0, 1], cross_entropy)
-        results.append((mean, outputs, [p.grad for p in model.parameters()]))
-    (m1, o1, g1), (m2, o2, g2) = results
-    assert math.isfinite(m1) and m2 == m1 and o2 == o1
-    assert g2 == g1  # the failed replay left no half-added gradients behind
-
-
-def test_a_saturated_binary_cross_entropy_replays_like_eager() -> None:
-    # BCE keeps log's argument at least 1e-12 with an op (at_least), not by reading .data:
-    # the tape recorded where sigmoid < 1 replays a batch where sigmoid(80) == 1.0.
-    from autograd_lite.losses import binary_cross_entropy
-    results = []
-    for backend in (eager_gradients, tape_gradients):
-        model = MLP(1, [1], activation="sigmoid", output_activation="sigmoid", seed=0)
-        model.layers[0].neurons[0].w[0].data = 1.0
-        backend(model, [[0.0], [0.1]], [0, 0], binary_cross_entropy)  # records the tape
-        model.zero_grad()
-        mean, outputs = backend(model, [[80.0], [0.2]], [0, 0], binary_cross_entropy)
-        results.append((mean, outputs, [p.grad for p in model.parameters()]))
-    (m1, o1, g1), (m2, o2, g2) = results
-    assert m1 == pytest.approx(-math.log(1e-12) / 2 + -math.log(1 - o1[1]) / 2, rel=1e-12)
-    assert m2 == pytest.approx(m1, rel=1e-12) and o2 == pytest.approx(o1, rel=1e-13)
-    np.testing.assert_allclose(g2, g1, rtol=1e-12)
-
-
-def test_mse_with_real_valued_targets_replays() -> None:
-    from autograd_lite.losses import mse
-    model = MLP(3, [4, 2], activation="tanh", seed=1)
-    X, T = RNG.normal(size=(9, 3)), RNG.normal(size=(9, 2))  # targets are not whole: tape inputs
-    results = []
-    for backend in (eager_gradients, tape_gradients):
-        model.zero_grad()
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            mean, outputs = backend(model, X.tolist(), T.tolist(), mse)
-        results.append((mean, outputs, [p.grad for p in model.parameters()]))
-    (m1, o1, g1), (m2, o2, g2) = results
-    assert m2 == pytest.approx(m1, rel=1e-12)
-    np.testing.assert_allclose(o2, o1, rtol=1e-13)
-    np.testing.assert_allclose(g2, g1, rtol=1e-12, atol=1e-15)
-
-
-def test_the_cli_trains_bce_on_the_tape_where_eager_finishes(tmp_path, capsys) -> None:
-    # lr 20 saturates the sigmoid at once: log(1 - p) would be log(0) without the at_least op
-    import json
-
-    from autograd_lite.cli import main
-    histories = []
-    for backend in ("eager", "tape"):
-        out = tmp_path / backend
-        assert main(["train", "moons", "--loss", "binary_cross_entropy", "--backend", backend, "--lr", "20",
-                     "--epochs", "3", "--samples", "60", "--no-progress", "--out", str(out)]) == 0
-        assert (out / "model.json").exists() and (out / "loss.png").exists()
-        histories.append(json.loads((out / "history.json").read_text()))
-    np.testing.assert_allclose(histories[1]["loss"], histories[0]["loss"], rtol=1e-9)
-    capsys.readouterr()
+def test_a_closure_node_is_refused_with_the_fix() -> None:
+    def micrograd_style(x):  # a node with parents but no rule (its derivative would be a closure)
+        out = Value(x.data * 2)
+        out._prev = (x,)
+        return out + x
+    with pytest.raises(TapeError, match=r"parents but no rule in ops.OPS.*build it from autograd_lite's ops"):
+        Tape.record(micrograd_style, np.array([1.0, 2.0]))
