@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from autograd_lite.engine import Value, detect_anomaly, no_grad, value_sum
+from autograd_lite.engine import Value, detect_anomaly, no_grad, value_dot, value_sum
 from autograd_lite.losses import cross_entropy, hinge
 from autograd_lite.nn import MLP
 from autograd_lite.tape import Tape, TapeError
@@ -367,3 +367,36 @@ def test_a_closure_node_is_refused_with_the_fix() -> None:
         return out + x
     with pytest.raises(TapeError, match=r"parents but no rule in ops.OPS.*build it from autograd_lite's ops"):
         Tape.record(micrograd_style, np.array([1.0, 2.0]))
+
+
+# --- layers: dot nodes that read the same inputs replay as matrix products -----------------------
+
+def test_an_mlp_replays_as_one_matrix_product_per_layer() -> None:
+    model = MLP(3, [5, 4, 2], seed=1)
+    X = RNG.normal(size=(6, 3))
+    program = Tape.record(lambda x: value_sum(model(x)), X).program
+    layers = [g.layer for g in program.groups if g.layer is not None]
+    assert [layer.shape for layer in layers] == [(5, 3), (4, 5), (2, 4)]
+    assert all(isinstance(layer.weights, slice) for layer in layers)  # W read without a copy
+    assert not layers[0].input_grads and layers[1].input_grads  # nobody needs d/d(inputs)
+
+
+def test_shared_weights_shuffled_inputs_and_non_leaf_weights_equal_eager() -> None:
+    w = [Value(v, label=f"w{i}") for i, v in enumerate(RNG.normal(size=4))]
+    b = [Value(0.3), Value(-0.2)]
+    scale = Value(1.5)
+
+    def fn(x):
+        shared = [value_dot(w[:3], x, b[0]), value_dot([w[0], w[3], w[0]], x, b[1])]  # w0 twice: not a block
+        shuffled = value_dot(w[1:], [shared[0].tanh(), x[0], shared[1].tanh()], b[0])  # rows out of order
+        computed = value_dot([scale * w[0], w[1]], [x[1], x[2]], b[1])  # a weight that is not a leaf
+        return (shuffled * computed).sin() + value_sum(shared)
+
+    params = [*w, *b, scale]
+    X = RNG.normal(size=(7, 3))
+    program = Tape.record(fn, X).program
+    assert sum(g.layer is not None for g in program.groups) == 2  # computed stays a generic dot
+    want_loss, want = eager(fn, (X,), params=params)
+    got_loss, got = taped(fn, (X,), params)
+    assert got_loss == pytest.approx(want_loss, rel=1e-12)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
