@@ -102,8 +102,9 @@ class Program:
         size = self.first_input + n_inputs
         constant = np.zeros(size + len(nodes), dtype=bool)  # numbers like the 2 in 2*x: no gradient
         constant[[i for i, leaf in enumerate(self.leaves) if isinstance(leaf, Constant)]] = True
-        self.learned = np.flatnonzero(~constant[:self.first_input])  # the leaves given a gradient
-        self.learned_leaves = [self.leaves[i] for i in self.learned]
+        learned = np.flatnonzero(~constant[:self.first_input])  # the leaves given a gradient
+        self.learned_leaves = [self.leaves[i] for i in learned]
+        self.learned = _slice_or_rows(learned)
         for (_, _, _, varying, layer), group in members:
             row.update((node, size + i) for i, node in enumerate(group))
             self.groups.append(_group(group, row, same_as, size, varying, layer is not None,
@@ -325,7 +326,7 @@ def _group(members: list[Value], row: dict[Value, int], same_as: dict[Value, Val
     direct = few and all(len(np.unique(rows)) == len(rows)  # no row twice where gradients are added
                          for rows, target in zip(parents, targets) if target is not None)
     group = Group(op, start, start + len(members), parents, param, sources, targets,
-                  None if direct else _scatter(parents.reshape(-1)), members, not varying)
+                  None if direct else _scatter(parents.reshape(-1), constant), members, not varying)
     if is_layer:
         n = len(parents) // 2
         weights = _slice_or_rows(parents[:n].T.reshape(-1))  # row j: node j's weights
@@ -363,11 +364,12 @@ def _stacked(local: tuple[Any, ...], shape: tuple[int, ...]) -> np.ndarray:
     return np.array([np.broadcast_to(d, shape) for d in local])  # a rule gave a plain number: spread it
 
 
-def _scatter(edge_parents: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Plan `grad[parent] += flow` over every edge. NumPy's `grads[rows] += x` adds only once
-    to a row that appears twice, so parents are bucketed by their number of edges m, and a
-    bucket adds flows[edges].sum(axis=1), with `edges` of shape (parents, m)."""
-    by_parent = np.argsort(edge_parents, kind="stable")
+def _scatter(edge_parents: np.ndarray, constant: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Plan `grad[parent] += flow` over every edge but those into constants. NumPy's
+    `grads[rows] += x` adds only once to a row that appears twice, so parents are bucketed by
+    their number of edges m, and a bucket adds flows[edges].sum(axis=1), with `edges` (parents, m)."""
+    kept = np.flatnonzero(~constant[edge_parents])
+    by_parent = kept[np.argsort(edge_parents[kept], kind="stable")]
     rows, first, counts = np.unique(edge_parents[by_parent], return_index=True, return_counts=True)
     return [(rows[counts == m], by_parent[first[counts == m, None] + np.arange(m)])
             for m in np.unique(counts)]
