@@ -39,11 +39,11 @@ class Layer:
     """The dot nodes of one level that read the same inputs x1..xn in the same order, with
     leaves for weights and biases: a layer, replayed as matrix products (see Program.forward).
 
-    `weights` index the parameter vector row by row (W is (nodes, n)), `biases` too; `inputs`
-    are the rows of x1..xn. Each is a slice when contiguous (a view, no copy)."""
+    `block` indexes the parameter vector for the matrix [W | b] (nodes, n + 1), row j node j's
+    weights then its bias -- the order of Neuron.parameters(); `inputs` are the rows of x1..xn.
+    Each is a slice when contiguous (a view, no copy)."""
 
-    weights: slice | np.ndarray
-    biases: slice | np.ndarray
+    block: slice | np.ndarray
     inputs: slice | np.ndarray
     shape: tuple[int, int]  # (nodes, n)
     input_grads: bool  # False when x is the example's inputs: nobody reads their gradients
@@ -63,6 +63,7 @@ class Group:
     scatter: list[tuple[np.ndarray, np.ndarray]] | None  # see _scatter; None: no row is read twice
     nodes: list[Value]  # as recorded, for error messages
     once: bool  # the nodes depend on no input (e.g. an L2 term): computed once, not per example
+    spread: bool = True  # (once) some per-example node reads them: their grads are in every column
     layer: Layer | None = None
 
 
@@ -114,9 +115,13 @@ class Program:
         self._buffers: dict[str, np.ndarray] = {}
         self.outputs = {key: np.array([row[same_as[n]] for n in trace.outputs], dtype=np.intp)
                         for key, trace in traces.items()}
-        read = [g.parents.reshape(-1) for g in self.groups if not g.once and g.layer is None]
+        read = [g.parents.reshape(-1) if g.layer is None else _layer_x(g)  # what per-example nodes read
+                for g in self.groups if not g.once]
         spread = np.unique(np.concatenate([*read, *self.outputs.values(), np.empty(0, dtype=np.intp)]))
         self.spread = _slice_or_rows(spread[spread < self.first_input])  # leaves read per example
+        for group in self.groups:
+            if group.once:  # else its grads are all in column 0, where the nodes computed once add them
+                group.spread = bool(np.any((spread >= group.start) & (spread < group.stop)))
         self.shape = next(iter(traces.values())).shape
 
     def parameters(self) -> np.ndarray:
@@ -138,8 +143,10 @@ class Program:
             if group.layer is not None:
                 layer = group.layer
                 out = values[group.start:group.stop]
-                np.matmul(params[layer.weights].reshape(layer.shape), values[layer.inputs], out=out)
-                out += params[layer.biases, None]
+                n = layer.shape[1]
+                weights = params[layer.block].reshape(layer.shape[0], n + 1)
+                np.matmul(weights[:, :n], values[layer.inputs], out=out)
+                out += weights[:, n:]
                 if engine.state.anomaly:
                     _check_finite(group, _gathered(values, params, group), out, examples, "forward")
                 if keep:
@@ -204,7 +211,8 @@ def _backward(group: Group, args: list[np.ndarray], values: np.ndarray, grads: n
     """grad[parent] += local * grad[node] over a group's edges."""
     out = values[group.start:group.stop]
     if group.once:  # its parents are computed once too: their grads add up in column 0
-        out, out_grad = out[:, :1], out_grad.sum(axis=1, keepdims=True)
+        out = out[:, :1]
+        out_grad = np.add.reduce(out_grad, axis=1, keepdims=True) if group.spread else out_grad[:, :1]
     if group.op is ops.SUM:  # ops.SUM: d out / d xi = 1 for every i, so each edge carries grad[node]
         local: Any = (1.0,) * group.parents.shape[0]
         flows = np.broadcast_to(out_grad, (len(local), *out_grad.shape))
@@ -249,14 +257,17 @@ def _layer_backward(layer: Layer, values: np.ndarray, grads: np.ndarray, params:
     grad[parent] += local * grad[node] over the nodes j and the examples (columns) is
     dW = G Xᵀ, db = G summed over examples, dX = Wᵀ G, with G the nodes' grads (nodes, batch)."""
     X = values[layer.inputs]
-    if isinstance(layer.weights, slice):
-        leaf_grads[layer.weights] += (out_grad @ X.T).reshape(-1)
-        leaf_grads[layer.biases] += out_grad.sum(axis=1)
+    m, n = layer.shape
+    if isinstance(layer.block, slice):  # a view of leaf_grads: add in place
+        block = leaf_grads[layer.block].reshape(m, n + 1)
+        block[:, :n] += out_grad @ X.T
+        block[:, n] += out_grad.sum(axis=1)
     else:  # a leaf may appear twice: add every edge
-        np.add.at(leaf_grads, layer.weights, (out_grad @ X.T).reshape(-1))  # type: ignore[arg-type]
-        np.add.at(leaf_grads, layer.biases, out_grad.sum(axis=1))  # type: ignore[arg-type]
+        block = np.empty((m, n + 1))
+        block[:, :n], block[:, n] = out_grad @ X.T, out_grad.sum(axis=1)
+        np.add.at(leaf_grads, layer.block, block.reshape(-1))  # type: ignore[arg-type]
     if layer.input_grads:
-        grads[layer.inputs] += params[layer.weights].reshape(layer.shape).T @ out_grad
+        grads[layer.inputs] += params[layer.block].reshape(m, n + 1)[:, :n].T @ out_grad
 
 
 _DATA = operator.attrgetter("data")
@@ -297,15 +308,14 @@ def _layer_inputs(parents: list[Value], inputs: dict[Value, int]) -> tuple[int, 
 
 def _leaf_order(leaves: list[Value], members: list[tuple[GroupKey, list[Value]]],
                 same_as: dict[Value, Value]) -> list[Value]:
-    """The leaves, each layer's weights (row by row) and biases as a block of their own (a
-    matrix without a copy), after the other leaves."""
+    """The leaves, each layer's [W | b] as a block of its own (a matrix without a copy, and
+    in the order of the model's parameters()), after the other leaves."""
     placed: dict[Value, None] = {}
     for key, group in members:
         if key[4] is None:
             continue
         n = key[2] // 2
-        weights = [same_as[p] for node in group for p in node._prev[:n]]
-        block = weights + [same_as[node._prev[-1]] for node in group]
+        block = [same_as[p] for node in group for p in (*node._prev[:n], node._prev[-1])]
         if len(set(block)) == len(block) and not any(leaf in placed for leaf in block):
             placed.update(dict.fromkeys(block))
     return [leaf for leaf in leaves if leaf not in placed] + list(placed)
@@ -329,14 +339,16 @@ def _group(members: list[Value], row: dict[Value, int], same_as: dict[Value, Val
                   None if direct else _scatter(parents.reshape(-1), constant), members, not varying)
     if is_layer:
         n = len(parents) // 2
-        weights = _slice_or_rows(parents[:n].T.reshape(-1))  # row j: node j's weights
-        biases = _slice_or_rows(parents[-1])
+        block = _slice_or_rows(np.concatenate([parents[:n], parents[-1:]]).T.reshape(-1))  # node j's w, b
         xs = parents[n:2 * n, 0]
         from_inputs = bool(np.all((xs >= first_input) & (xs < first_input + n_inputs)))
-        if isinstance(weights, slice) != isinstance(biases, slice):
-            weights, biases = parents[:n].T.reshape(-1), parents[-1]
-        group.layer = Layer(weights, biases, _slice_or_rows(xs), (len(members), n), not from_inputs)
+        group.layer = Layer(block, _slice_or_rows(xs), (len(members), n), not from_inputs)
     return group
+
+
+def _layer_x(group: Group) -> np.ndarray:
+    n = group.parents.shape[0] // 2
+    return group.parents[n:2 * n, 0]
 
 
 def _slice_or_rows(rows: np.ndarray) -> slice | np.ndarray:
