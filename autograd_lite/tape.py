@@ -7,8 +7,8 @@ array: row i holds node i's value for every example of the batch, one example
 per column. Then replay it:
 
 * forward: each op runs on whole rows, ``op.forward(numpy, ...)``, and all the
-  same-op nodes of one level of the graph (e.g. the 256 products w*h of a
-  16x16 layer) run in one NumPy call;
+  same-op nodes of one level of the graph run in one NumPy call -- the neurons of
+  a layer (dot nodes reading the same inputs) as one matrix product W @ X;
 * backward: the chain rule ``grad[parent] += local * grad[node]`` on whole rows,
   with the local derivatives from ``op.local_grads(numpy, ...)`` -- the same
   rules in ops.py that eager backward uses; no derivative is written here.

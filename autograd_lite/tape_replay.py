@@ -8,6 +8,12 @@ w*h of a 16x16 layer). Forward calls each op's ``forward(numpy, ...)`` on whole 
 backward applies the chain rule, ``grad[parent] += local * grad[node]``, with the
 local derivatives from ``local_grads(numpy, ...)`` -- the rules in ops.py that eager
 backward uses. See tape.py for recording and the public API.
+
+Two kinds of group use what their rule says instead of calling it: a layer's dot nodes
+are matrix products (tape_layers.py), and a sum, whose local derivatives are all 1, adds
+its inputs in one call and hands its grad to each of them. The leaves' numbers are read
+into one vector per run, and their gradients come back as one vector. Nodes that depend
+on no input (an L2 term) are computed once, in column 0.
 """
 
 from __future__ import annotations
@@ -22,6 +28,15 @@ import numpy as np
 from autograd_lite import engine, ops
 from autograd_lite.engine import Constant, Value, describe
 from autograd_lite.ops import Op
+from autograd_lite.tape_layers import (
+    GroupKey,
+    Layer,
+    layer_backward,
+    layer_forward,
+    layer_inputs,
+    leaf_order,
+    slice_or_rows,
+)
 
 
 @dataclass
@@ -32,21 +47,6 @@ class Trace:
     inputs: dict[Value, int]  # input leaf -> its number among the example's inputs
     outputs: list[Value]
     shape: Any  # the function's result: None (a Value), k (a list of k Values), ("pair", shape)
-
-
-@dataclass
-class Layer:
-    """The dot nodes of one level that read the same inputs x1..xn in the same order, with
-    leaves for weights and biases: a layer, replayed as matrix products (see Program.forward).
-
-    `block` indexes the parameter vector for the matrix [W | b] (nodes, n + 1), row j node j's
-    weights then its bias -- the order of Neuron.parameters(); `inputs` are the rows of x1..xn.
-    Each is a slice when contiguous (a view, no copy)."""
-
-    block: slice | np.ndarray
-    inputs: slice | np.ndarray
-    shape: tuple[int, int]  # (nodes, n)
-    input_grads: bool  # False when x is the example's inputs: nobody reads their gradients
 
 
 @dataclass
@@ -94,7 +94,7 @@ class Program:
         nodes = list(kept.values())  # parents first: each trace's order is topological
         inputs = {node: what[1] for what, node in kept.items() if what[0] == "input"}
         members = _groups(nodes, inputs, same_as)
-        self.leaves = _leaf_order([n for n in nodes if not n._prev and n not in inputs], members, same_as)
+        self.leaves = leaf_order([n for n in nodes if not n._prev and n not in inputs], members, same_as)
         self.leaf_row = {node: i for i, node in enumerate(self.leaves)}
         row = dict(self.leaf_row)
         self.first_input = len(self.leaves)
@@ -105,7 +105,7 @@ class Program:
         constant[[i for i, leaf in enumerate(self.leaves) if isinstance(leaf, Constant)]] = True
         learned = np.flatnonzero(~constant[:self.first_input])  # the leaves given a gradient
         self.learned_leaves = [self.leaves[i] for i in learned]
-        self.learned = _slice_or_rows(learned)
+        self.learned = slice_or_rows(learned)
         for (_, _, _, varying, layer), group in members:
             row.update((node, size + i) for i, node in enumerate(group))
             self.groups.append(_group(group, row, same_as, size, varying, layer is not None,
@@ -118,10 +118,10 @@ class Program:
         read = [g.parents.reshape(-1) if g.layer is None else _layer_x(g)  # what per-example nodes read
                 for g in self.groups if not g.once]
         spread = np.unique(np.concatenate([*read, *self.outputs.values(), np.empty(0, dtype=np.intp)]))
-        self.spread = _slice_or_rows(spread[spread < self.first_input])  # leaves read per example
-        for group in self.groups:
-            if group.once:  # else its grads are all in column 0, where the nodes computed once add them
-                group.spread = bool(np.any((spread >= group.start) & (spread < group.stop)))
+        self.spread = slice_or_rows(spread[spread < self.first_input])  # leaves read per example
+        for g in self.groups:
+            if g.once:  # else its grads are all in column 0, where the nodes computed once add them
+                g.spread = bool(np.any((spread >= g.start) & (spread < g.stop)))
         self.shape = next(iter(traces.values())).shape
 
     def parameters(self) -> np.ndarray:
@@ -141,12 +141,8 @@ class Program:
         for group in self.groups:
             op = group.op
             if group.layer is not None:
-                layer = group.layer
                 out = values[group.start:group.stop]
-                n = layer.shape[1]
-                weights = params[layer.block].reshape(layer.shape[0], n + 1)
-                np.matmul(weights[:, :n], values[layer.inputs], out=out)
-                out += weights[:, n:]
+                layer_forward(group.layer, values, params, out)
                 if engine.state.anomaly:
                     _check_finite(group, _gathered(values, params, group), out, examples, "forward")
                 if keep:
@@ -188,7 +184,7 @@ class Program:
         for group, args in zip(reversed(self.groups), reversed(saved)):
             out_grad = grads[group.start:group.stop]
             if group.layer is not None:
-                _layer_backward(group.layer, values, grads, params, leaf_grads, out_grad)
+                layer_backward(group.layer, values, grads, params, leaf_grads, out_grad)
             else:
                 _backward(group, args, values, grads, out_grad)
             if engine.state.anomaly:
@@ -250,30 +246,9 @@ def _check_backward(group: Group, args: list[np.ndarray], values: np.ndarray, ou
     _check_finite(group, args, _stacked(local, out_grad.shape) * out_grad, examples, "backward")
 
 
-def _layer_backward(layer: Layer, values: np.ndarray, grads: np.ndarray, params: np.ndarray,
-                    leaf_grads: np.ndarray, out_grad: np.ndarray) -> None:
-    """The chain rule through a layer, for the whole batch at once. ops.DOT's local derivatives
-    are d out_j/d w_ji = x_i, d out_j/d x_i = w_ji and d out_j/d b_j = 1, so summing
-    grad[parent] += local * grad[node] over the nodes j and the examples (columns) is
-    dW = G Xᵀ, db = G summed over examples, dX = Wᵀ G, with G the nodes' grads (nodes, batch)."""
-    X = values[layer.inputs]
-    m, n = layer.shape
-    if isinstance(layer.block, slice):  # a view of leaf_grads: add in place
-        block = leaf_grads[layer.block].reshape(m, n + 1)
-        block[:, :n] += out_grad @ X.T
-        block[:, n] += out_grad.sum(axis=1)
-    else:  # a leaf may appear twice: add every edge
-        block = np.empty((m, n + 1))
-        block[:, :n], block[:, n] = out_grad @ X.T, out_grad.sum(axis=1)
-        np.add.at(leaf_grads, layer.block, block.reshape(-1))  # type: ignore[arg-type]
-    if layer.input_grads:
-        grads[layer.inputs] += params[layer.block].reshape(m, n + 1)[:, :n].T @ out_grad
-
-
 _DATA = operator.attrgetter("data")
 MAX_SOURCES = 4  # ops with more inputs than this read and scatter them all in one NumPy call
 
-GroupKey = tuple[int, str, int, bool, Any]  # level, op, arity, depends on the inputs, the layer's inputs
 
 
 def _groups(nodes: list[Value], inputs: dict[Value, int], same_as: dict[Value, Value]
@@ -291,34 +266,9 @@ def _groups(nodes: list[Value], inputs: dict[Value, int], same_as: dict[Value, V
         level[node] = 1 + max(level[p] for p in parents)  # parents are placed before their children
         varies[node] = any(varies[p] for p in parents)
         op: Op = node._rule  # type: ignore[assignment]
-        layer = _layer_inputs(parents, inputs) if op is ops.DOT and varies[node] else None
+        layer = layer_inputs(parents, inputs) if op is ops.DOT and varies[node] else None
         same.setdefault((level[node], op.name, len(parents), varies[node], layer), []).append(node)
     return sorted(same.items(), key=lambda item: item[0][0])
-
-
-def _layer_inputs(parents: list[Value], inputs: dict[Value, int]) -> tuple[int, ...] | None:
-    """For a dot node whose weights and bias are leaves (not inputs), its inputs x1..xn (by id),
-    which decide its layer; None for any other dot node."""
-    n = len(parents) // 2
-    xs = tuple(id(x) for x in parents[n:2 * n])
-    if any(p._prev or p in inputs for p in (*parents[:n], parents[-1])) or len(set(xs)) < n:
-        return None
-    return xs
-
-
-def _leaf_order(leaves: list[Value], members: list[tuple[GroupKey, list[Value]]],
-                same_as: dict[Value, Value]) -> list[Value]:
-    """The leaves, each layer's [W | b] as a block of its own (a matrix without a copy, and
-    in the order of the model's parameters()), after the other leaves."""
-    placed: dict[Value, None] = {}
-    for key, group in members:
-        if key[4] is None:
-            continue
-        n = key[2] // 2
-        block = [same_as[p] for node in group for p in (*node._prev[:n], node._prev[-1])]
-        if len(set(block)) == len(block) and not any(leaf in placed for leaf in block):
-            placed.update(dict.fromkeys(block))
-    return [leaf for leaf in leaves if leaf not in placed] + list(placed)
 
 
 def _group(members: list[Value], row: dict[Value, int], same_as: dict[Value, Value], start: int,
@@ -331,7 +281,7 @@ def _group(members: list[Value], row: dict[Value, int], same_as: dict[Value, Val
         numbers = np.array([[float(n._param)] for n in members])
         param = (float(numbers[0, 0]) if np.all(numbers == numbers[0, 0]) else numbers,)
     few = len(parents) <= MAX_SOURCES  # (a layer's dot nodes have 2n + 1 inputs: not few)
-    sources = [_slice_or_rows(rows) for rows in parents] if few else None
+    sources = [slice_or_rows(rows) for rows in parents] if few else None
     targets = [None if constant[rows].all() else source for rows, source in zip(parents, sources or ())]
     direct = few and all(len(np.unique(rows)) == len(rows)  # no row twice where gradients are added
                          for rows, target in zip(parents, targets) if target is not None)
@@ -339,23 +289,16 @@ def _group(members: list[Value], row: dict[Value, int], same_as: dict[Value, Val
                   None if direct else _scatter(parents.reshape(-1), constant), members, not varying)
     if is_layer:
         n = len(parents) // 2
-        block = _slice_or_rows(np.concatenate([parents[:n], parents[-1:]]).T.reshape(-1))  # node j's w, b
+        block = slice_or_rows(np.concatenate([parents[:n], parents[-1:]]).T.reshape(-1))  # node j's w, b
         xs = parents[n:2 * n, 0]
         from_inputs = bool(np.all((xs >= first_input) & (xs < first_input + n_inputs)))
-        group.layer = Layer(block, _slice_or_rows(xs), (len(members), n), not from_inputs)
+        group.layer = Layer(block, slice_or_rows(xs), (len(members), n), not from_inputs)
     return group
 
 
 def _layer_x(group: Group) -> np.ndarray:
     n = group.parents.shape[0] // 2
     return group.parents[n:2 * n, 0]
-
-
-def _slice_or_rows(rows: np.ndarray) -> slice | np.ndarray:
-    """rows as a slice when they are consecutive (indexing with it is a view, not a copy)."""
-    if len(rows) and np.array_equal(rows, np.arange(rows[0], rows[0] + len(rows))):
-        return slice(int(rows[0]), int(rows[0]) + len(rows))
-    return rows
 
 
 def _gathered(values: np.ndarray, params: np.ndarray, group: Group) -> list[np.ndarray]:
