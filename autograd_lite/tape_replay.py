@@ -151,7 +151,7 @@ class Program:
             if op is ops.SUM:  # x1 + ... + xn in one call: NumPy adds along axis 0 in order, as the rule
                 terms = values[group.parents, :1] if group.once else values[group.parents]
                 out = np.add.reduce(terms, axis=0)
-                values[group.start:group.stop] = out
+                values[group.start:group.stop, :None if group.spread else 1] = out
                 if engine.state.anomaly:
                     _check_finite(group, _gathered(values, params, group), out, examples, "forward")
                 if keep:
@@ -164,7 +164,8 @@ class Program:
             if op.valid is not None:
                 _check_domain(group, args, op.valid(*args), examples)
             out = op.forward(np, *args)
-            values[group.start:group.stop] = out  # (the same for every example if group.once)
+            # (once: the same for every example, spread over the columns only if per-example nodes read it)
+            values[group.start:group.stop, :None if group.spread else 1] = out
             if op.valid is not None or engine.state.anomaly:  # a domain check cannot see overflow
                 _check_finite(group, args, out, examples, "forward")
             if keep:
