@@ -19,7 +19,8 @@ per column. Then replay it:
 
 `run` gives every leaf the gradient that eager backward of the batch's mean loss,
 ``(value_sum([f(x_i, y_i) for each i]) / B).backward()``, would give it (sum
-instead of mean with ``reduction="sum"``). The leaves (parameters, and numbers
+instead of mean with ``reduction="sum"``), except the numbers made while recording
+(Constants, like the 2 in 2*x), which get none. The leaves (parameters, and numbers
 like the 2 in 2*x) are read again at every run, so the replay sees each
 optimizer step. The inputs are the tape's: fn gets one Value per input number.
 
@@ -165,8 +166,7 @@ class Tape:
     # --- recording ------------------------------------------------------------------------
     def _program(self, batch: _Batch) -> Program:
         """The program for every static value in the batch: new ones are recorded (and checked)."""
-        new = {key: rows for key, rows in batch.groups.items() if key not in self.traces} \
-            if any(key not in self.traces for key in batch.keyed[0]) else {}
+        new = {key: batch.groups[key] for key in batch.keyed[0] if key not in self.traces}
         if len(self.traces) + len(new) > self.max_recordings:
             raise TapeError(f"the static arguments take more than {self.max_recordings} different values, "
                             f"and each needs its own recording",
