@@ -255,6 +255,9 @@ class _Batch:
         if not self.static:
             return [()], np.zeros(self.size, dtype=np.intp)
         static = [a for i, a in enumerate(self.arrays) if i in self.static]
+        if len(static) == 1 and static[0].ndim == 1 and static[0].dtype.kind in "biu":  # class labels
+            labels, inverse = np.unique(static[0], return_inverse=True)
+            return [(label,) for label in labels.tolist()], inverse.reshape(-1)
         if all(a.dtype.kind in "biuf" for a in static):  # numbers: find each row's key by its bytes
             joined = np.ascontiguousarray(np.concatenate([a.reshape(self.size, -1).astype(float)
                                                           for a in static], axis=1))

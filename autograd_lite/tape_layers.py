@@ -55,10 +55,10 @@ def layer_backward(layer: Layer, values: np.ndarray, grads: np.ndarray, params: 
     if isinstance(layer.block, slice):  # a view of leaf_grads: add in place
         block = leaf_grads[layer.block].reshape(m, n + 1)
         block[:, :n] += out_grad @ X.T
-        block[:, n] += out_grad.sum(axis=1)
+        block[:, n] += np.add.reduce(out_grad, axis=1)
     else:  # a leaf may appear twice: add every edge
         block = np.empty((m, n + 1))
-        block[:, :n], block[:, n] = out_grad @ X.T, out_grad.sum(axis=1)
+        block[:, :n], block[:, n] = out_grad @ X.T, np.add.reduce(out_grad, axis=1)
         np.add.at(leaf_grads, layer.block, block.reshape(-1))  # type: ignore[arg-type]
     if layer.input_grads:
         grads[layer.inputs] += params[layer.block].reshape(m, n + 1)[:, :n].T @ out_grad

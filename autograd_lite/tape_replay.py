@@ -119,9 +119,15 @@ class Program:
                 for g in self.groups if not g.once]
         spread = np.unique(np.concatenate([*read, *self.outputs.values(), np.empty(0, dtype=np.intp)]))
         self.spread = slice_or_rows(spread[spread < self.first_input])  # leaves read per example
+        self._zero = [(slice(self.first_input, self.first_input + n_inputs), True)]  # (rows, all columns?)
         for g in self.groups:
             if g.once:  # else its grads are all in column 0, where the nodes computed once add them
                 g.spread = bool(np.any((spread >= g.start) & (spread < g.stop)))
+            last, full = self._zero[-1]
+            if full == g.spread:  # what backward sets to 0 first: whole rows, or column 0
+                self._zero[-1] = (slice(last.start, g.stop), full)
+            else:
+                self._zero.append((slice(g.start, g.stop), g.spread))
         self.shape = next(iter(traces.values())).shape
 
     def parameters(self) -> np.ndarray:
@@ -179,7 +185,8 @@ class Program:
         grads = self._buffer("grads", values.shape[1])
         grads[self.spread] = 0.0
         grads[:self.first_input, :1] = 0.0
-        grads[self.first_input:] = 0.0
+        for rows, full in self._zero:
+            grads[rows, :None if full else 1] = 0.0
         grads[losses, np.arange(len(losses))] = seed
         leaf_grads = np.zeros(self.first_input)
         for group, args in zip(reversed(self.groups), reversed(saved)):
