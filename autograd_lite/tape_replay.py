@@ -63,6 +63,7 @@ class Group:
     scatter: list[tuple[np.ndarray, np.ndarray]] | None  # see _scatter; None: no row is read twice
     nodes: list[Value]  # as recorded, for error messages
     once: bool  # the nodes depend on no input (e.g. an L2 term): computed once, not per example
+    distinct: bool  # no row is the input of two edges
     spread: bool = True  # (once) some per-example node reads them: their grads are in every column
     layer: Layer | None = None
 
@@ -218,6 +219,9 @@ def _backward(group: Group, args: list[np.ndarray], values: np.ndarray, grads: n
         out = out[:, :1]
         out_grad = np.add.reduce(out_grad, axis=1, keepdims=True) if group.spread else out_grad[:, :1]
     if group.op is ops.SUM:  # ops.SUM: d out / d xi = 1 for every i, so each edge carries grad[node]
+        if group.distinct:  # every edge into a row of its own: one call
+            grads[group.parents, :1 if group.once else None] += out_grad
+            return
         local: Any = (1.0,) * group.parents.shape[0]
         flows = np.broadcast_to(out_grad, (len(local), *out_grad.shape))
     else:
@@ -294,7 +298,8 @@ def _group(members: list[Value], row: dict[Value, int], same_as: dict[Value, Val
     direct = few and all(len(np.unique(rows)) == len(rows)  # no row twice where gradients are added
                          for rows, target in zip(parents, targets) if target is not None)
     group = Group(op, start, start + len(members), parents, param, sources, targets,
-                  None if direct else _scatter(parents.reshape(-1), constant), members, not varying)
+                  None if direct else _scatter(parents.reshape(-1), constant), members, not varying,
+                  len(np.unique(parents)) == parents.size)
     if is_layer:
         n = len(parents) // 2
         block = slice_or_rows(np.concatenate([parents[:n], parents[-1:]]).T.reshape(-1))  # node j's w, b
