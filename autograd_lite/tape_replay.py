@@ -251,8 +251,9 @@ def _check_backward(group: Group, args: list[np.ndarray], values: np.ndarray, ou
                     examples: np.ndarray) -> None:
     """Under detect_anomaly: every edge's local * grad[node], from the rule, must be finite."""
     out = values[group.start:group.stop]
-    if group.once:
-        out, out_grad = out[:, :1], out_grad.sum(axis=1, keepdims=True)
+    if group.once:  # as in _backward
+        out = out[:, :1]
+        out_grad = np.add.reduce(out_grad, axis=1, keepdims=True) if group.spread else out_grad[:, :1]
         args = [a[:, :1] for a in args[:group.parents.shape[0]]] + args[group.parents.shape[0]:]
     local = group.op.local_grads(np, out, *args)
     _check_finite(group, args, _stacked(local, out_grad.shape) * out_grad, examples, "backward")

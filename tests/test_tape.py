@@ -418,3 +418,23 @@ def test_a_layer_can_read_parameters_and_nodes_computed_once() -> None:
     got_loss, got = taped(fn, (X,), params)
     assert got_loss == pytest.approx(want_loss, rel=1e-12)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+def test_detect_anomaly_checks_the_replay_without_false_alarms() -> None:
+    model = MLP(2, [4, 1], seed=3)
+    params = model.parameters()
+
+    def loss(x, y):  # the L2 term is computed once per batch (column 0 of the tape's rows)
+        return hinge(model(x), y) + 1e-4 * value_sum([p * p for p in params])
+    X, y = moons_like(9)
+    tape = Tape.record(loss, (X, y), static=[1])
+    for p in params:
+        p.grad = 0.0
+    tape.run((X, y))
+    want = [p.grad for p in params]
+    tape.program._buffers["grads"].fill(math.nan)  # what backward does not overwrite must not be read
+    for p in params:
+        p.grad = 0.0
+    with detect_anomaly():
+        tape.run((X, y))
+    np.testing.assert_allclose([p.grad for p in params], want, rtol=1e-15)
