@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from autograd_lite.engine import Value
-from autograd_lite.losses import Loss, mean
+from autograd_lite.losses import VALUE_TARGETS, Loss, mean
 
 if TYPE_CHECKING:  # the tape needs NumPy: imported when first used, so `import autograd_lite` stays light
     from autograd_lite.tape import Tape
@@ -70,9 +70,10 @@ def tape_gradients(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[
     (mean loss, outputs).
 
     One tape per (model, loss), recorded on the first batch. Whole-number targets (class
-    labels) are `static`: the loss gets them as plain numbers, one recording per label; other
-    targets are inputs of the tape like xs. Raises TapeError when the loss or the model cannot
-    be replayed (and again, at once, for that model and loss on later batches).
+    labels) are `static`: the loss gets them as plain numbers, one recording per label. Other
+    targets, and those of losses.VALUE_TARGETS (mse, ...), are inputs of the tape like xs.
+    Raises TapeError when the loss or the model cannot be replayed (and again, at once, for
+    that model and loss on later batches).
     """
     return _with_tape(model, xs, ys, loss, lambda tape, batch: tape.run(batch))
 
@@ -136,17 +137,19 @@ def as_numbers(out: Any) -> Numbers:
     return float(out)
 
 
-def _whole(ys: Sequence[Any]) -> tuple[bool, Any]:
-    """Whether the targets are whole numbers (class labels: static for the tape), and them as an array."""
+def _static(loss: Loss, ys: Sequence[Any]) -> tuple[bool, Any]:
+    """Whether the tape gets the targets as plain numbers (`static`: one recording per value),
+    and them as an array: whole numbers are class labels, which may pick the graph (hinge's
+    sign, cross_entropy's logit), unless the loss takes its targets as Values (losses.VALUE_TARGETS)."""
     import numpy as np
 
     targets = np.asarray(ys)
     whole = targets.dtype.kind in "iub" or (targets.dtype.kind == "f" and bool(np.all(targets % 1 == 0)))
-    return whole, targets
+    return whole and loss not in VALUE_TARGETS, targets
 
 
 def _cached(model: Any, loss: Loss, ys: Sequence[Any]) -> Tape | Unreplayable | None:
-    return _TAPES.get(model, {}).get((loss, _whole(ys)[0]))
+    return _TAPES.get(model, {}).get((loss, _static(loss, ys)[0]))
 
 
 def _with_tape(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any], loss: Loss,
@@ -155,9 +158,9 @@ def _with_tape(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any]
 
     from autograd_lite.tape import Tape, TapeError
 
-    whole, targets = _whole(ys)
+    static, targets = _static(loss, ys)
     tapes = _TAPES.setdefault(model, {})
-    tape = tapes.get((loss, whole))
+    tape = tapes.get((loss, static))
     if isinstance(tape, Unreplayable):
         raise TapeError(tape.reason)
     if tape is None:
@@ -167,12 +170,12 @@ def _with_tape(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any]
             output = model_ref()(x)  # type: ignore[misc]
             return loss(output, y), output
         example_loss.__name__ = f"{getattr(loss, '__name__', 'loss')}(model(x), y)"
-        tape = Tape(example_loss, static=[1] if whole else [])
-    batch = (np.asarray(xs, dtype=float), targets.astype(int) if whole else targets)
+        tape = Tape(example_loss, static=[1] if static else [])
+    batch = (np.asarray(xs, dtype=float), targets.astype(int) if static else targets)
     try:
         mean_loss, outputs = use(tape, batch)
     except TapeError as error:
-        tapes[(loss, whole)] = Unreplayable(error.reason)
+        tapes[(loss, static)] = Unreplayable(error.reason)
         raise
-    tapes[(loss, whole)] = tape
+    tapes[(loss, static)] = tape
     return mean_loss, outputs.tolist()

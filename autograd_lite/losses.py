@@ -133,6 +133,11 @@ LOSSES: dict[str, Loss] = {
 }
 
 
+#: Losses that use their targets in arithmetic only, never to pick the graph, so they take
+#: Values as targets too: a tape passes them as inputs, one recording for every target.
+VALUE_TARGETS: frozenset[Loss] = frozenset({mse, binary_cross_entropy, bce_with_logits})
+
+
 # --- is a prediction right? (for accuracy; works on plain numbers) ------------------------
 
 def _binary(threshold: float) -> Callable[[Any, Any], bool]:

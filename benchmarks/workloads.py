@@ -144,8 +144,9 @@ def _autograd_lite(impl: str, weights: Weights, batches: Batches, loss_name: str
             return hinge(model(x), target) + 1e-4 * value_sum([p * p for p in params])
         return mse(model(x), target)
 
-    if impl == TAPE:  # one tape, recorded on all the batches (targets are static: one recording each)
-        tape = Tape.record(example_loss, tuple(np.concatenate(part) for part in zip(*batches)), static=[1])
+    static = [1] if loss_name == "hinge" else []  # as fit does: labels pick hinge's sign; mse's are inputs
+    if impl == TAPE:  # one tape, recorded on all the batches (static labels: one recording each)
+        tape = Tape.record(example_loss, tuple(np.concatenate(part) for part in zip(*batches)), static=static)
 
     def make(Xb: np.ndarray, yb: np.ndarray) -> Step:
         if impl == TAPE:

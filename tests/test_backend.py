@@ -119,6 +119,18 @@ def test_mse_with_real_valued_targets_replays() -> None:
     np.testing.assert_allclose(g2, g1, rtol=1e-12, atol=1e-15)
 
 
+def test_mse_of_class_labels_is_one_recording_with_the_labels_as_inputs() -> None:
+    from autograd_lite import backend
+    from autograd_lite.losses import mse
+    model = MLP(2, [3, 3], seed=2)
+    X, labels = RNG.normal(size=(12, 2)), RNG.integers(0, 2, (12, 3))  # one-hot-like 0/1 rows
+    tape_gradients(model, X.tolist(), labels.tolist(), mse)
+    (tape,) = backend._TAPES[model].values()
+    assert len(tape.traces) == 1 and not tape.static  # not one recording per distinct row
+    tape_gradients(model, X.tolist(), labels.tolist(), hinge)  # hinge's sign is picked by the label
+    assert len(backend._TAPES[model]) == 2 and any(t.static for t in backend._TAPES[model].values())
+
+
 def test_the_cli_trains_bce_on_the_tape_where_eager_finishes(tmp_path, capsys) -> None:
     # lr 20 saturates the sigmoid at once: log(1 - p) would be log(0) without the at_least op
     import json
