@@ -78,6 +78,12 @@ class Value:
 
     # __dict__: user attributes (micrograd code sets p.m = 0); made only when one is set
     __slots__ = ("data", "grad", "label", "_prev", "_rule", "_param", "__dict__", "__weakref__")
+    data: float
+    grad: float
+    label: str
+    _prev: tuple[Value, ...]  # parents, in argument order
+    _rule: Op | None  # the op that made this node; None for a leaf or a closure node
+    _param: Any  # the plain-number parameter of ops like x ** 3
     _op = _OpName()
 
     def __init__(self, data: Number, _children: Iterable[Value] = _NO_CHILDREN, _op: str = "",
@@ -283,9 +289,9 @@ def _build(node: Value, data: float, parents: tuple[Value, ...], rule: Op | None
     node.grad = 0.0
     node.label = label
     if state.grad_enabled:
-        node._prev = parents  # in argument order
-        node._rule = rule  # the op that made this node; None for a leaf or a closure node
-        node._param = param  # the plain-number parameter of ops like x ** 3
+        node._prev = parents
+        node._rule = rule
+        node._param = param
     else:  # no_grad(): the result is a plain leaf
         node._prev = ()
         node._rule = node._param = None

@@ -13,7 +13,6 @@ from autograd_lite import MLP, Layer, Neuron, Tape, TapeError, Value, backpropag
 from autograd_lite.engine import local_grads, topological_order
 from autograd_lite.gradcheck import numeric_grads
 
-
 # --- ops written as in the lecture: a node from the constructor, a closure for its derivative ---
 
 def sig(self: Value) -> Value:  # sigmoid, as a learner writes it in the lecture
