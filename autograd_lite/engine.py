@@ -300,12 +300,7 @@ def _build(node: Value, data: float, parents: tuple[Value, ...], rule: Op | None
 
 def _as_children(data: Any, children: Any, op: str) -> tuple[Value, ...]:
     """micrograd's `_children`, checked: a tuple (or list) of Values, or a set of them."""
-    if isinstance(children, (set, frozenset)):
-        # A set has no order, and iterating one follows memory addresses (micrograd's gradients
-        # differ in the last bits from run to run). Sort by label, then value, so that every run
-        # walks, sums and draws alike; children equal in both keep the set's order.
-        children = sorted(children, key=lambda c: (str(getattr(c, "label", "")), _data_or_nan(c)))
-    elif not isinstance(children, (tuple, list)):
+    if not isinstance(children, (tuple, list, set, frozenset)):
         hint = f"; for a label write Value({data!r}, label={children!r})" if isinstance(children, str) else ""
         raise TypeError(f"Value({data!r}, {children!r}): the second argument is micrograd's _children, the "
                         f"tuple of Values this one is computed from: Value(data, _children=(), _op='', "
@@ -314,11 +309,12 @@ def _as_children(data: Any, children: Any, op: str) -> tuple[Value, ...]:
         if not isinstance(child, Value):
             raise TypeError(f"Value({data!r}, _children, {op!r}): child {i} is {type(child).__name__} "
                             f"{child!r}, not an autograd_lite Value; wrap a number as Value({child!r})")
+    if isinstance(children, (set, frozenset)):
+        # A set has no order, and iterating one follows memory addresses (micrograd's gradients
+        # differ in the last bits from run to run). Sort by label, then value, so that every run
+        # walks, sums and draws alike; children equal in both keep the set's order.
+        return tuple(sorted(children, key=lambda c: (str(c.label), c.data)))
     return tuple(children)
-
-
-def _data_or_nan(x: Any) -> float:
-    return x.data if isinstance(x, Value) else math.nan
 
 
 def _nothing() -> None:
