@@ -19,6 +19,8 @@ a derivative -- ``Value.backward``, the step-by-step stepper, the tape and the
 edge labels of graph drawings -- reads it from :data:`OPS`, so a rule is never
 written twice.
 
+Your own op is one more row: ``define_op`` (custom_ops.py) writes it into OPS.
+
 Ops whose name ends in a number-valued parameter (``powc`` for ``x ** 3``,
 ``leaky_relu`` for its slope) receive that parameter as their last input; it
 is a plain number, not a node, and gets no gradient.
