@@ -15,7 +15,9 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from autograd_lite.engine import Constant
-from autograd_lite.viz import HIGHLIGHT, NEGATIVE, POSITIVE, Moment, draw_graph, fmt, node_ids
+from autograd_lite.viz_base import HIGHLIGHT, NEGATIVE, POSITIVE, Moment
+from autograd_lite.viz_draw import draw_graph
+from autograd_lite.viz_names import fmt, node_ids
 
 if TYPE_CHECKING:
     from autograd_lite.stepper import Stepper
