@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from autograd_lite.engine import backpropagate
 from autograd_lite.viz_collapse import Box, Plan, box_title
-from autograd_lite.viz_names import fmt
+from autograd_lite.viz_names import fmt, ref
 from autograd_lite.viz_nodes import Node, as_float, is_constant, is_ours, label_of, order_of, parents, unique
 
 
@@ -39,12 +39,12 @@ class Step:
                digits: int = 4) -> list[str]:
         """This step's lines: `b.grad += ∂c/∂b × c.grad = 2.0 × 1.0 = 2.0` for each parent."""
         names = names if names is not None else {}
-        name = names.get(self.node) or label_of(self.node) or "node"
+        name = ref(names.get(self.node) or label_of(self.node) or "node")
         lines = []
         for i, parent in enumerate(self.parents):
             if hide_constants and is_constant(parent):
                 continue
-            pname = names.get(parent) or label_of(parent) or "input"
+            pname = ref(names.get(parent) or label_of(parent) or "input")
             if self.by_backward:
                 line = (f"{pname}.grad += {fmt(self.contributions[i], digits)}   (added by "
                         f"{name}._backward(), {name}.grad = {fmt(self.upstream, digits)})")
@@ -75,7 +75,7 @@ def _formula_name(node: Node, names: dict[Node, str]) -> str:
     """A node's value in a formula: `b.data`, or just the number for a constant (`2.0`)."""
     if is_constant(node) and not label_of(node):  # (drawings name constants by their value too)
         return f"({fmt(node.data)})" if node.data < 0 else fmt(node.data)
-    return f"{names.get(node) or label_of(node) or 'input'}.data"
+    return f"{ref(names.get(node) or label_of(node) or 'input')}.data"
 
 
 Locals = tuple[float, ...] | None
@@ -173,7 +173,7 @@ class BoxStep:
                     _summary("parameter", params, names, digits)]
         lines = [head]
         for p, a, t in inputs + params:
-            line = f"  {names.get(p, 'input')}.grad += {fmt(a, digits)}"
+            line = f"  {ref(names.get(p, 'input'))}.grad += {fmt(a, digits)}"
             lines.append(line + (f" → {fmt(t, digits)}" if t != a else ""))
         return lines
 

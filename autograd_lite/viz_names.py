@@ -114,6 +114,12 @@ def _name_neurons(order: Sequence[Node], model: Any, names: dict[Node, str],
             elif op_name(node) == "mul":
                 weight = next((p for p in parents(node) if p in found.owner), None)
                 names[node] = f"{names[weight]}·x{suffix}" if weight is not None else f"{base}.term{suffix}"
+                if layer == 0 and weight is not None:  # micrograd makes a leaf per input number: x1, x2
+                    k = next(j for j, q in enumerate(_neuron(model, layer, neuron).parameters()) if q is weight)
+                    for x in parents(node):
+                        if x is not weight and not parents(x) and x not in labelled and x not in found.owner:
+                            names[x] = f"x{k + 1}"
+                            named.add(x)
             else:
                 terms += 1
                 names[node] = f"{base}.z{terms}{suffix}"  # a partial sum
@@ -121,13 +127,14 @@ def _name_neurons(order: Sequence[Node], model: Any, names: dict[Node, str],
     return named
 
 
+def ref(name: str) -> str:
+    """A name as part of an expression: '(L3N1.out * -1.0).grad', not 'L3N1.out * -1.0.grad'."""
+    return f"({name})" if " " in name else name
+
+
 def _formula(node: Node, names: dict[Node, str]) -> str:
     """'L3N1.out - 1.0', 'relu(n5)': the op applied to its inputs' names."""
-    def part(p: Node) -> str:
-        name = names[p]
-        return f"({name})" if " " in name else name
-
-    symbol, inputs = op_symbol(node), [part(p) for p in parents(node)]
+    symbol, inputs = op_symbol(node), [ref(names[p]) for p in parents(node)]
     param = getattr(node, "_param", None)
     if param is not None:
         inputs.append(fmt(param))
@@ -155,7 +162,7 @@ def forward_line(node: Node, names: dict[Node, str], digits: int = 4) -> str:
         return f"{names[node]} = {fmt(node.data, digits)}"
     symbol, inputs = op_symbol(node) or "?", parents(node)
     nums = [fmt(p.data, digits) for p in inputs]
-    labels = [names[p] for p in inputs]
+    labels = [ref(names[p]) for p in inputs]
     param = getattr(node, "_param", None)
     if param is not None:
         nums.append(fmt(param, digits))
@@ -166,4 +173,4 @@ def forward_line(node: Node, names: dict[Node, str], digits: int = 4) -> str:
         expr, values = f"{symbol}({', '.join(labels)})", f"{symbol}({', '.join(nums)})"
     return f"{names[node]} = {expr} = {values} = {fmt(node.data, digits)}"
 
-__all__ = ["fmt", "forward_line", "node_ids", "node_names"]
+__all__ = ["fmt", "forward_line", "node_ids", "node_names", "ref"]
