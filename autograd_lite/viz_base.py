@@ -20,7 +20,7 @@ from typing import Any
 
 import graphviz
 
-from autograd_lite.viz_names import fmt
+from autograd_lite.viz_names import fmt, visible
 from autograd_lite.viz_nodes import (
     Node,
     as_float,
@@ -171,16 +171,6 @@ class Moment:
 
 
 # --- text and colours -----------------------------------------------------------------------
-
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
-
-
-def visible(text: str) -> str:
-    """Control characters and lone surrogates written out (`\\x00`, `\\udc80`): Graphviz and
-    UTF-8 cannot carry them, and a reader should see that they are there."""
-    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                       else f"\\u{ord(m.group()):04x}", str(text))
-
 
 def text(value: Any) -> str:
     """User text for an HTML-like label: visible(), then escaped (`<!--`, `<script`, `]]>`, `&`)."""

@@ -20,6 +20,16 @@ from autograd_lite.viz_nodes import Node, as_float, is_constant, label_of, op_na
 MAX_FORMULA_NAME = 24  # a loss's part is named by its formula up to this many characters
 
 
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+
+
+def visible(text: str) -> str:
+    """Control characters and lone surrogates written out (`\\x00`, `\\udc80`): Graphviz and
+    UTF-8 cannot carry them, and a reader should see that they are there."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                       else f"\\u{ord(m.group()):04x}", str(text))
+
+
 def fmt(x: float, digits: int = 4) -> str:
     """A number as drawings and ledgers show it: 4 significant digits, '2.0' for whole numbers."""
     x = as_float(x)
@@ -42,7 +52,7 @@ def node_ids(order: Sequence[Node]) -> dict[Node, str]:
 
 def node_names(order: Sequence[Node], digits: int = 4, params: Any = None) -> dict[Node, str]:
     """What drawings and ledgers call each node (see the module's docstring)."""
-    names = {node: label_of(node) or (fmt(node.data, digits) if is_constant(node) else f"n{i}")
+    names = {node: visible(label_of(node)) or (fmt(node.data, digits) if is_constant(node) else f"n{i}")
              for i, node in enumerate(order)}
     if params is None or not (hasattr(params, "layers") or hasattr(params, "neurons")):
         return names
@@ -115,7 +125,8 @@ def _name_neurons(order: Sequence[Node], model: Any, names: dict[Node, str],
                 weight = next((p for p in parents(node) if p in found.owner), None)
                 names[node] = f"{names[weight]}·x{suffix}" if weight is not None else f"{base}.term{suffix}"
                 if layer == 0 and weight is not None:  # micrograd makes a leaf per input number: x1, x2
-                    k = next(j for j, q in enumerate(_neuron(model, layer, neuron).parameters()) if q is weight)
+                    ps = _neuron(model, layer, neuron).parameters()
+                    k = next(j for j, q in enumerate(ps) if q is weight)
                     for x in parents(node):
                         if x is not weight and not parents(x) and x not in labelled and x not in found.owner:
                             names[x] = f"x{k + 1}"
@@ -173,4 +184,4 @@ def forward_line(node: Node, names: dict[Node, str], digits: int = 4) -> str:
         expr, values = f"{symbol}({', '.join(labels)})", f"{symbol}({', '.join(nums)})"
     return f"{names[node]} = {expr} = {values} = {fmt(node.data, digits)}"
 
-__all__ = ["fmt", "forward_line", "node_ids", "node_names", "ref"]
+__all__ = ["fmt", "forward_line", "node_ids", "node_names", "ref", "visible"]
