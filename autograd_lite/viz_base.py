@@ -131,6 +131,7 @@ class DrawOptions:
     collapse: str | None = None
     max_nodes: int = MAX_NODES
     digits: int = 4
+    caption: str = ""  # a line under the drawing (a stepper's caption takes its place)
 
     def __post_init__(self) -> None:
         if self.rankdir not in (None, *RANKDIRS):

@@ -335,7 +335,7 @@ def draw_collapsed(root: Node, order: list[Node], opts: DrawOptions, mode: str,
     parts = [ledger_table(moment)] if moment is not None and moment.ledger else []
     if opts.legend:
         parts.append(legend_table(by_grad, scale, names[root], bool(opts.params), opts.show_local))
-    caption = moment.caption if moment is not None and moment.caption else (
-        f"one box per {mode} (collapse={mode!r}); the parameters are inside the boxes")
+    boxes = f"(one box per {mode}, collapse={mode!r}; the parameters are inside the boxes)"
+    caption = moment.caption if moment is not None and moment.caption else f"{opts.caption} {boxes}".strip()
     finish(dot, caption, parts)
     return dot

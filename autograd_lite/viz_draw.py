@@ -124,7 +124,7 @@ def draw_nodes(root: Node, order: list[Node], opts: DrawOptions, moment: Moment 
     parts = [ledger_table(moment)] if moment is not None and moment.ledger else []
     if opts.legend:
         parts.append(legend_table(by_grad, scale, names[root], bool(opts.params), opts.show_local))
-    finish(dot, moment.caption if moment is not None else "", parts)
+    finish(dot, moment.caption if moment is not None and moment.caption else opts.caption, parts)
     return dot
 
 
