@@ -144,5 +144,6 @@ def test_graph_svg_draws_an_example_the_model_still_learns_from(tmp_path, capsys
     svg = (tmp_path / "graph.svg").read_text(encoding="utf-8")
     why = re.search(r"training example (\d+) \(label -?\d\): ([a-z ,]+); loss ([\d.]+)", svg)
     assert code == 0 and why is not None and float(why.group(3)) > 0
-    assert why.group(2) in ("misclassified, the one with the largest loss", "classified right but inside the margin")
+    assert why.group(2) in ("misclassified, the one with the largest loss",
+                            "classified right but inside the margin")
     assert re.search(r'fill="#(?!ffffff)[0-9a-f]{6}"', svg)  # grads are not all 0: something is coloured
