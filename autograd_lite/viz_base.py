@@ -315,7 +315,7 @@ def draw_op(dot: Drawing, node: Node, op_id: str, source: Callable[[Node], str |
 
 
 def legend_table(by_grad: bool, scale: float, out: str, params_known: bool, show_local: bool,
-                 per_row: int = 3) -> str:
+                 per_row: int = 2) -> str:
     """The key: what the colours, borders and edge numbers mean, `per_row` entries a row (so that
     the key never makes a drawing wider than its graph)."""
     out = text(out)
