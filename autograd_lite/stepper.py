@@ -133,16 +133,12 @@ class Stepper:
         step = self.steps[self._index(k)]
         at = self.names[step.node]
         if isinstance(step, BoxStep) and step.box is not None:
-            return (f"backward step {step.index + 1} of {len(self.steps)}: the {self.plan_title(step)} box "
+            return (f"backward step {step.index + 1} of {len(self.steps)}: the {box_title(step.box)} box "
                     f"(output {at}, grad {fmt(step.upstream)}) passes the grad on to its inputs and "
                     "parameters")
         who = f"{ref(at)}._backward()" if isinstance(step, Step) and step.by_backward else "the chain rule"
         return (f"backward step {step.index + 1} of {len(self.steps)}: at {at} "
                 f"(grad {fmt(step.upstream)}), {who} passes the grad on to its inputs")
-
-    @staticmethod
-    def plan_title(step: BoxStep) -> str:
-        return box_title(step.box) if step.box is not None else ""
 
     def moment(self, k: int, *, hide_constants: bool = True, digits: int = 4) -> Moment:
         k = self._index(k)
