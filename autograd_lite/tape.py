@@ -170,7 +170,7 @@ class Tape:
         if len(self.traces) + len(new) > self.max_recordings:
             raise TapeError(f"the static arguments take more than {self.max_recordings} different values, "
                             f"and each needs its own recording",
-                            fix="pass them as Values instead (not static)")
+                            fix="Pass them as Values instead (not static).")
         for key, rows in new.items():
             first = int(rows[0])
             trace = self._trace(batch, first)
@@ -215,12 +215,12 @@ class Tape:
         for out in outputs:  # several outputs: one order, each node once
             order += [node for node in topological_order(out) if node not in seen]
             seen.update(order)
-        for node in order:
-            if node._rule is None and node._prev:  # e.g. micrograd's Value(x, (a,), 'sig') with a _backward
-                raise TapeError(f"the node {describe(node)} (op {node._op!r}) has parents but no rule in "
-                                f"ops.OPS: its derivative is a closure, which the tape cannot run on a batch",
-                                fix="build it from autograd_lite's ops (Value methods and operators, or an "
-                                    "op with its rule in ops.OPS), or train it eagerly (backend='eager')")
+        closure = next((node for node in order if node._rule is None and node._prev), None)
+        if closure is not None:  # the replay runs ops.py's rules on NumPy rows; a closure has none
+            raise TapeError(f"{describe(closure)} was made with micrograd's constructor and a _backward "
+                            "closure, which the tape cannot replay on NumPy rows",
+                            fix="Define the op with define_op (its rule then works on the tape), or build "
+                                "it from autograd_lite's ops, or train without a tape (backend='eager')")
         return Trace(order, inputs, outputs, shape)
 
     def _check_rows(self, batch: _Batch, rows: np.ndarray) -> list[int]:

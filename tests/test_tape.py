@@ -361,11 +361,14 @@ def test_recording_errors_are_a_type_raised_by_the_engine() -> None:
 
 
 def test_a_closure_node_is_refused_with_the_fix() -> None:
-    def micrograd_style(x):  # a node with parents but no rule (its derivative would be a closure)
-        out = Value(x.data * 2)
-        out._prev = (x,)
+    def micrograd_style(x):  # the lecture's way: a node with its children, and a _backward closure
+        out = Value(2 * x.data, (x,), "double")
+
+        def _backward():
+            x.grad += 2 * out.grad
+        out._backward = _backward
         return out + x
-    with pytest.raises(TapeError, match=r"parents but no rule in ops.OPS.*build it from autograd_lite's ops"):
+    with pytest.raises(TapeError, match=r"made with micrograd's constructor .* Define the op with define_op"):
         Tape.record(micrograd_style, np.array([1.0, 2.0]))
 
 
