@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from autograd_lite.engine import Constant, Value, backpropagate, topological_order
+from autograd_lite.stepper_html import forward_line, stepper_html  # noqa: F401 (forward_line: notebooks import it from here)
 from autograd_lite.viz import (
     MAX_NODES,
     Drawing,
@@ -116,23 +117,6 @@ def backward_steps(root: Value, grad: float = 1.0) -> Iterator[Step]:
         yield Step(index, node, upstream, node._prev, tuple(local), tuple(contributions), tuple(before),
                    tuple(after))
         index += 1
-
-
-def forward_line(node: Value, names: dict[Value, str], digits: int = 4) -> str:
-    """How a node was computed: `h1 = σ(z1) = σ(0.525) = 0.6283`."""
-    if node._rule is None:
-        return f"{names[node]} = {fmt(node.data, digits)}"
-    symbol, parents = node._rule.symbol, node._prev
-    nums = [fmt(p.data, digits) for p in parents]
-    labels = [names[p] for p in parents]
-    if node._param is not None:
-        nums.append(fmt(node._param, digits))
-        labels.append(fmt(node._param, digits))
-    if len(labels) == 2 and not symbol[0].isalpha() and symbol != "σ":
-        expr, values = f" {symbol} ".join(labels), f" {symbol} ".join(nums)
-    else:
-        expr, values = f"{symbol}({', '.join(labels)})", f"{symbol}({', '.join(nums)})"
-    return f"{names[node]} = {expr} = {values} = {fmt(node.data, digits)}"
 
 
 class Stepper:
@@ -232,8 +216,6 @@ class Stepper:
 
     def html(self, *, full_page: bool = True, **draw_options: Any) -> str:
         """A self-contained page (or, full_page=False, a fragment for a notebook) playing the steps."""
-        from autograd_lite.stepper_html import stepper_html
-
         return stepper_html(self, full_page=full_page, **draw_options)
 
     def save(self, path: str | Path, **draw_options: Any) -> Path:

@@ -257,16 +257,16 @@ def test_html_page_is_self_contained_and_complete() -> None:
     assert "<html" not in fragment and "al-stepper" in fragment and "<script>" in fragment
 
 
-def test_html_refuses_a_graph_too_big_to_read() -> None:
-    big = value_sum(Value(float(i)) * Value(2.0) for i in range(100))
-    with pytest.raises(ValueError, match="max_nodes=150"):
+def test_html_refuses_a_graph_too_big_to_lay_out() -> None:
+    big = value_sum(Value(float(i)) * Value(2.0) for i in range(400))  # 1,602 boxes and ops
+    with pytest.raises(ValueError, match="max_nodes=1500"):
         Stepper(big).html()
 
 
 def test_notebook_display_explains_instead_of_failing() -> None:
-    big = value_sum(Value(float(i)) * Value(2.0) for i in range(100))
+    big = value_sum(Value(float(i)) * Value(2.0) for i in range(400))
     shown = Stepper(big)._repr_html_()
-    assert shown.startswith("<pre>&lt;Stepper") and "max_nodes=150" in shown
+    assert shown.startswith("<pre>&lt;Stepper") and "max_nodes=1500" in shown
     with pytest.raises(IndexError, match="0 steps .its root is a leaf"):
         Stepper(Value(1.0)).draw(0)
 
