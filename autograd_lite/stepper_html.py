@@ -10,7 +10,7 @@ page still shows the finished graph and the whole ledger.
 This module knows nothing of `autograd_lite.stepper`: it shows any recorded
 backward pass that has the shape of `Recording` (the Stepper has it, and
 `Stepper.html()` calls `stepper_html`), so imports run one way:
-viz -> stepper_html -> stepper.
+viz_* -> stepper_html -> stepper.
 """
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ import html
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any, Protocol
 
-from autograd_lite.engine import Constant, Value
-from autograd_lite.viz import NEGATIVE, POSITIVE, Moment, draw_graph, fmt, node_ids
+from autograd_lite.viz_base import NEGATIVE, POSITIVE, Moment
+from autograd_lite.viz_draw import draw_graph
+from autograd_lite.viz_names import fmt, forward_line, node_ids
+from autograd_lite.viz_nodes import Node, is_constant, parents
 
 MAX_NODES = 1500  # drawn boxes; the page pans and zooms, so only Graphviz's layout time limits it
 
@@ -34,29 +36,29 @@ class RecordedStep(Protocol):
     """One chain-rule step, as `autograd_lite.stepper.Step` records it."""
 
     @property
-    def node(self) -> Value: ...
+    def node(self) -> Node: ...
     @property
-    def parents(self) -> tuple[Value, ...]: ...
+    def parents(self) -> tuple[Node, ...]: ...
     @property
     def after(self) -> tuple[float, ...]: ...
     @property
     def index(self) -> int: ...
-    def ledger(self, names: dict[Value, str] | None = None, *, hide_constants: bool = True,
+    def ledger(self, names: dict[Node, str] | None = None, *, hide_constants: bool = True,
                digits: int = 4) -> list[str]: ...
 
 
 class Recording(Protocol):
     """What the page shows: a backward pass recorded step by step (`autograd_lite.stepper.Stepper`)."""
 
-    root: Value
+    root: Node
     params: Any
-    order: list[Value]
-    names: dict[Value, str]
-    initial: dict[Value, float]
+    order: list[Node]
+    names: dict[Node, str]
+    initial: dict[Node, float]
     seed: float
     seeded: float
-    final_grads: dict[Value, float]
-    final_after: dict[Value, int]
+    final_grads: dict[Node, float]
+    final_after: dict[Node, int]
 
     @property
     def steps(self) -> Sequence[RecordedStep]: ...
@@ -94,7 +96,7 @@ def stepper_data(stepper: Recording, hide_constants: bool = True, digits: int = 
     """Everything the page's script needs, as plain JSON-able values (grads as [text, number])."""
     order, names, root = stepper.order, stepper.names, stepper.root
     ids = node_ids(order)
-    shown = [n for n in order if not (hide_constants and isinstance(n, Constant))]
+    shown = [n for n in order if not (hide_constants and is_constant(n))]
     is_shown = set(shown)
 
     def grad(value: float) -> list[Any]:  # JSON has no inf or nan: the script greys those by their text
@@ -103,9 +105,9 @@ def stepper_data(stepper: Recording, hide_constants: bool = True, digits: int = 
     return {
         "root": ids[root],
         "scale": stepper.scale_for(hide_constants),
-        "leaves": [ids[n] for n in shown if not n._prev],
-        "forward": [{"node": ids[n], "inputs": [ids[p] for p in n._prev if p in is_shown],
-                     "line": visible(forward_line(n, names, digits))} for n in shown if n._prev],
+        "leaves": [ids[n] for n in shown if not parents(n)],
+        "forward": [{"node": ids[n], "inputs": [ids[p] for p in parents(n) if p in is_shown],
+                     "line": visible(forward_line(n, names, digits))} for n in shown if parents(n)],
         "initial": {ids[n]: grad(stepper.initial[n]) for n in shown},
         "seed": [ids[root], *grad(stepper.seeded)],
         "seedCaption": visible(seed_caption(stepper, digits)),
@@ -116,23 +118,6 @@ def stepper_data(stepper: Recording, hide_constants: bool = True, digits: int = 
         "finalAfter": {ids[n]: stepper.final_after[n] for n in shown},
         "name": visible(names[root]),
     }
-
-
-def forward_line(node: Value, names: Mapping[Value, str], digits: int = 4) -> str:
-    """How a node was computed: `h1 = σ(z1) = σ(0.525) = 0.6283`."""
-    if node._rule is None:
-        return f"{names[node]} = {fmt(node.data, digits)}"
-    symbol, parents = node._rule.symbol, node._prev
-    nums = [fmt(p.data, digits) for p in parents]
-    labels = [names[p] for p in parents]
-    if node._param is not None:
-        nums.append(fmt(node._param, digits))
-        labels.append(fmt(node._param, digits))
-    if len(labels) == 2 and not symbol[0].isalpha() and symbol != "σ":
-        expr, values = f" {symbol} ".join(labels), f" {symbol} ".join(nums)
-    else:
-        expr, values = f"{symbol}({', '.join(labels)})", f"{symbol}({', '.join(nums)})"
-    return f"{names[node]} = {expr} = {values} = {fmt(node.data, digits)}"
 
 
 def seed_caption(stepper: Recording, digits: int = 4) -> str:
@@ -154,9 +139,9 @@ def stepper_html(stepper: Recording, *, full_page: bool = True, rankdir: str = "
     """The stepper as HTML: a whole page, or (full_page=False) a fragment for a notebook output."""
     final = Moment(stepper.final_grads, None, frozenset(stepper.order), (), 0, "",
                    stepper.scale_for(hide_constants))
-    drawing = draw_graph(stepper.root, rankdir=rankdir, params=stepper.params, color=color,
-                         show_local=show_local, hide_constants=hide_constants, legend=legend,
-                         max_nodes=max_nodes, digits=digits, moment=final)
+    drawing = draw_graph(stepper.root, order=stepper.order, moment=final, rankdir=rankdir,
+                         params=stepper.params, color=color, show_local=show_local,
+                         hide_constants=hide_constants, legend=legend, max_nodes=max_nodes, digits=digits)
     svg = drawing.pipe(format="svg", encoding="utf-8")
     svg = svg[svg.index("<svg"):]
     data = stepper_data(stepper, hide_constants, digits)
