@@ -336,3 +336,15 @@ def test_ledger_formulas_give_the_rules_local_derivatives(sizes: list[float], ne
         for i, text in enumerate(texts):
             got = formula_value(text, xs, node.data, node._param)
             assert got == pytest.approx(node._local[i], rel=1e-12, abs=1e-300), (op.name, i, text)
+
+
+def test_page_json_leaves_nothing_for_the_html_parser() -> None:
+    import json
+
+    from autograd_lite.stepper_html import script_json, visible
+
+    nasty = "<!--<script></script>]]>&\u2028\u2029\ud800"
+    text = script_json({"label": nasty})
+    assert not re.search("[<>&\u2028\u2029\ud800]", text) and text.encode("utf-8")
+    assert json.loads(text) == {"label": nasty}  # what JSON.parse gives back, too
+    assert visible("a\x00b\nc\x7f\x85\udc00") == "a␀b␊c␡\ufffd\ufffd"
