@@ -33,7 +33,8 @@ from autograd_lite.viz_nodes import (
 
 MAX_NODES = 400  # above this many drawn nodes Graphviz gets slow and the picture unreadable
 FONT = "Helvetica,Arial,sans-serif"
-MIN_SCALE = 0.75  # in a notebook a drawing shrinks to its cell down to this (11pt text >= 11px), then scrolls
+CELL_PX = 900  # a notebook cell's width at the default zoom (JupyterLab, VS Code)
+MIN_SCALE = 0.75  # shrunk to a cell, 11pt text stays >= 11px; a wider drawing scrolls instead
 POSITIVE = (67, 147, 195)  # blue: grad > 0
 NEGATIVE = (214, 96, 77)  # red: grad < 0
 HIGHLIGHT = "#e6550d"  # the node the stepper is at
@@ -64,7 +65,7 @@ class GraphvizNotFound(graphviz.ExecutableNotFound):
 
 class Drawing(graphviz.Digraph):
     """A `graphviz.Digraph` whose rendering errors say how to install Graphviz, and which shows in
-    Jupyter at a readable size: fitted to the cell down to `MIN_SCALE`, scrolled beyond that."""
+    Jupyter at a readable size (see `_repr_mimebundle_`)."""
 
     def pipe(self, *args: Any, **kwargs: Any) -> Any:  # what Jupyter's display calls
         try:
@@ -78,20 +79,16 @@ class Drawing(graphviz.Digraph):
         except graphviz.ExecutableNotFound:
             raise GraphvizNotFound() from None
 
-    def _repr_html_(self) -> str:
-        return fit_to_cell(self.pipe(format="svg", encoding="utf-8"))
-
-
-def fit_to_cell(svg: str) -> str:
-    """An SVG in a scrolling box: as wide as the cell, but never below MIN_SCALE of its size."""
-    svg = svg[svg.find("<svg"):]
-    match = re.search(r'width="([\d.]+)pt"', svg)
-    if match is None:
-        return svg
-    natural = float(match.group(1)) * 4 / 3  # Graphviz writes points; CSS pixels are 3/4 pt
-    style = f'style="max-width: 100%; min-width: {min(natural, natural * MIN_SCALE):.0f}px; height: auto"'
-    svg = svg.replace("<svg ", f"<svg {style} ", 1)
-    return f'<div class="al-drawing" style="overflow: auto; max-width: 100%">{svg}</div>'
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> Any:
+        """Jupyter shrinks an image to its cell. That is kept while the text stays legible
+        (MIN_SCALE of a CELL_PX cell); a wider drawing is marked "unconfined": shown at its own
+        size (11pt text reads at ~15px), and the cell scrolls sideways."""
+        bundle = super()._repr_mimebundle_(include, exclude, **kwargs)
+        svg = bundle.get("image/svg+xml")
+        match = re.search(r'<svg width="([\d.]+)pt"', svg) if isinstance(svg, str) else None
+        if match is None or float(match.group(1)) * 4 / 3 * MIN_SCALE <= CELL_PX:  # 1pt = 4/3 CSS px
+            return bundle
+        return bundle, {"image/svg+xml": {"unconfined": True}}
 
 
 def save(drawing: graphviz.Digraph, path: str | Path, *, dpi: float | None = None) -> Path:
@@ -131,6 +128,7 @@ class DrawOptions:
     collapse: str | None = None
     max_nodes: int = MAX_NODES
     digits: int = 4
+    caption: str = ""  # a line under the drawing (a stepper's caption takes its place)
 
     def __post_init__(self) -> None:
         if self.rankdir not in (None, *RANKDIRS):
@@ -251,7 +249,7 @@ def draw_value(dot: Drawing, node_id: str, node: Node, kind: str, name: str, gra
         border = (HIGHLIGHT, 4, border[2])
     head = f"<B>{text(name)}</B>" if label_of(node) else f'<I><FONT COLOR="#444444">{text(name)}</FONT></I>'
     if kind:
-        head += f' <FONT POINT-SIZE="8" COLOR="{BORDERS[kind][0]}">{kind}</FONT>'
+        head += f' <FONT POINT-SIZE="9" COLOR="{BORDERS[kind][0]}">{kind}</FONT>'
     grad_text = f"grad {fmt(grad, digits)}"
     if moment is not None:
         grad_text = (f"<B>{grad_text} ✓</B>" if node in moment.final
@@ -316,25 +314,32 @@ def draw_op(dot: Drawing, node: Node, op_id: str, source: Callable[[Node], str |
         dot.edge(start, op_id, **attrs)
 
 
-def legend_table(by_grad: bool, scale: float, out: str, params_known: bool, show_local: bool) -> str:
-    """A one-line key: what the colours, borders and edge numbers mean."""
+def legend_table(by_grad: bool, scale: float, out: str, params_known: bool, show_local: bool,
+                 per_row: int = 2) -> str:
+    """The key: what the colours, borders and edge numbers mean, `per_row` entries a row (so that
+    the key never makes a drawing wider than its graph)."""
     out = text(out)
-    cells = ['<TD><B>key:</B></TD>']
+    entries = []
     if by_grad:
-        cells += [f'<TD BGCOLOR="{grad_fill(1, 1)}" WIDTH="14"> </TD>'
-                  f"<TD>grad &gt; 0: raising it raises {out}</TD>",
-                  f'<TD BGCOLOR="{grad_fill(-1, 1)}" WIDTH="14"> </TD><TD>grad &lt; 0: lowers {out}</TD>']
+        swatch = '<TD BGCOLOR="{}" WIDTH="14"> </TD>'
+        entries += [(swatch.format(grad_fill(1, 1)), f"grad &gt; 0: raising it raises {out}"),
+                    (swatch.format(grad_fill(-1, 1)), f"grad &lt; 0: lowers {out}")]
         if scale > 0:
-            cells.append(f'<TD BGCOLOR="{grad_fill(scale / 10, scale)}" WIDTH="14"> </TD>'
-                         f"<TD>paler: smaller |grad| (darkest {fmt(scale)})</TD>")
+            entries.append((swatch.format(grad_fill(scale / 10, scale)),
+                            f"paler: smaller |grad| (darkest {fmt(scale)})"))
     for kind in ["param", "input", "output"] if params_known else ["leaf", "output"]:
         colour, width, style = BORDERS[kind]
         style_attr = f' STYLE="{style}"' if style else ""
-        cells.append(f'<TD><TABLE BORDER="{width}" COLOR="{colour}" CELLPADDING="1"{style_attr}>'
-                     f'<TR><TD WIDTH="8"> </TD></TR></TABLE></TD><TD>{_KIND_TEXT[kind]}</TD>')
+        entries.append((f'<TD><TABLE BORDER="{width}" COLOR="{colour}" CELLPADDING="1"{style_attr}>'
+                        f'<TR><TD WIDTH="8"> </TD></TR></TABLE></TD>', _KIND_TEXT[kind]))
     if show_local:
-        cells.append("<TD>∂ on an edge: the local derivative d(op output)/d(this input)</TD>")
-    return f'<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="1"><TR>{"".join(cells)}</TR></TABLE>'
+        entries.append(("<TD>∂</TD>", "on an edge: the local derivative d(op output)/d(this input)"))
+    rows = []
+    for start in range(0, len(entries), per_row):
+        row = entries[start:start + per_row]
+        cells = "".join(f'{cell}<TD ALIGN="LEFT">{what}</TD>' for cell, what in row)
+        rows.append(f"<TR>{'<TD><B>key:</B></TD>' if start == 0 else '<TD></TD>'}{cells}</TR>")
+    return f'<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="1">{"".join(rows)}</TABLE>'
 
 
 _KIND_TEXT = {"param": "parameter (learned)", "input": "input (data)", "output": "output",

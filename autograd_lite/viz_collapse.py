@@ -215,11 +215,10 @@ def _box_label(box: Box, opts: DrawOptions, fill: str, grads: Any, border: tuple
         return table(rows, fill=fill, border=BORDERS["input"])
     act = next((op_symbol(m) for m in outputs if op_name(m) in ACTIVATIONS), "")
     formula = f"{act}(w·x + b)" if act else "w·x + b"
-    if box.what == "neuron":  # compact: a layer of 16 of these side by side must still fit
-        (neuron,) = box.neurons
-        return table([f"<B>layer {box.layer + 1} · neuron {neuron + 1}</B>",
-                      f"{fmt(outputs[-1].data, d)} | grad {fmt(grads(outputs[-1]), d)}"],
-                     fill=fill, border=border)
+    if box.what == "neuron":  # compact: a layer of 16 of these side by side must still fit a cell
+        short = min(d, 3)
+        return table([f"<B>{box_title(box)}</B>", f"out {fmt(outputs[-1].data, short)}",
+                      f"grad {fmt(grads(outputs[-1]), short)}"], fill=fill, border=border)
     rows = [f"<B>layer {box.layer + 1}</B>",
             f'<FONT POINT-SIZE="9">{len(box.neurons)} neuron{"s" * (len(box.neurons) > 1)}: {formula}</FONT>',
             f"data {_span([as_float(m.data) for m in outputs], d)}",
@@ -281,7 +280,7 @@ def draw_collapsed(root: Node, order: list[Node], opts: DrawOptions, mode: str,
     dot = new_drawing(opts)
     # layer-to-layer edges: straight, thin, from the bottom of one box to the top of the next,
     # so that a dense layer looks like the textbook picture of a network
-    dot.attr(splines="line", ranksep="0.8" if mode == "neuron" else "0.5")
+    dot.attr(splines="line", ranksep="0.8" if mode == "neuron" else "0.5", nodesep="0.1")
     tail, head = ("s", "n") if opts.direction in ("TB", "BT") else ("e", "w")
     if opts.direction in ("BT", "RL"):
         tail, head = head, tail
@@ -335,7 +334,8 @@ def draw_collapsed(root: Node, order: list[Node], opts: DrawOptions, mode: str,
     parts = [ledger_table(moment)] if moment is not None and moment.ledger else []
     if opts.legend:
         parts.append(legend_table(by_grad, scale, names[root], bool(opts.params), opts.show_local))
+    boxes = f"one box per {mode} (collapse={mode!r}); the parameters are inside the boxes"
     caption = moment.caption if moment is not None and moment.caption else (
-        f"one box per {mode} (collapse={mode!r}); the parameters are inside the boxes")
+        f"{opts.caption} ({boxes})" if opts.caption else boxes)
     finish(dot, caption, parts)
     return dot

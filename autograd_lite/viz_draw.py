@@ -33,6 +33,7 @@ from autograd_lite.viz_names import fmt, forward_line, node_ids, node_names
 from autograd_lite.viz_nodes import (
     Node,
     as_float,
+    has_rule,
     is_constant,
     local_derivatives,
     op_symbol,
@@ -123,8 +124,9 @@ def draw_nodes(root: Node, order: list[Node], opts: DrawOptions, moment: Moment 
             dot.edge(ids[node] + "op", ids[node], tooltip=tooltip([f"{op_symbol(node)} → {names[node]}"]))
     parts = [ledger_table(moment)] if moment is not None and moment.ledger else []
     if opts.legend:
-        parts.append(legend_table(by_grad, scale, names[root], bool(opts.params), opts.show_local))
-    finish(dot, moment.caption if moment is not None else "", parts)
+        ruled = opts.show_local and any(has_rule(n) for n in shown)  # a foreign graph has no ∂ to explain
+        parts.append(legend_table(by_grad, scale, names[root], bool(opts.params), ruled))
+    finish(dot, moment.caption if moment is not None and moment.caption else opts.caption, parts)
     return dot
 
 

@@ -40,8 +40,8 @@ def fmt(x: float, digits: int = 4) -> str:
     text = f"{x:.{digits}g}"
     if 10**digits <= abs(float(text)) < 1e7:  # 44850.0 rather than 4.485e+04 (and 9999.7 once rounded)
         return f"{x:.1f}"
-    if "e" not in text and "." not in text and float(text) == x:
-        text += ".0"
+    if "e" not in text and "." not in text and math.isclose(float(text), x, rel_tol=1e-12):
+        text += ".0"  # a whole number (up to float noise): '1.0', not '1'; but '1235' for 1234.6
     return text
 
 

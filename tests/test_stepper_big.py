@@ -29,7 +29,8 @@ def test_one_neuron_at_a_time_passes_each_parameter_its_grad() -> None:
     for step in stepper:
         for p, added in zip(step.outside, step.added):
             totals[p] = totals.get(p, 0.0) + added
-    assert [totals.get(p, 0.0) for p in model.parameters()] == pytest.approx([p.grad for p in model.parameters()])
+    grads = [p.grad for p in model.parameters()]
+    assert [totals.get(p, 0.0) for p in model.parameters()] == pytest.approx(grads)
     last = stepper[-1]  # a neuron of layer 1: its weights, bias and inputs, one line each
     lines = last.ledger(stepper.names)
     assert lines[0].startswith("L1N") and len(lines) == 1 + 2 + 3

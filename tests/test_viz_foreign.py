@@ -155,7 +155,7 @@ def test_micrograd_s_own_value_and_mlp_are_drawn_and_stepped() -> None:
         for p, added in zip(step.outside, step.added):
             totals[p] = totals.get(p, 0.0) + added
     assert [totals[p] for p in model.parameters()] == pytest.approx([p.grad for p in model.parameters()])
-    assert "layer 2 · neuron 3" in collapsed.draw(3).source
+    assert "<B>L2N3</B>" in collapsed.draw(3).source
 
 
 def test_what_needs_our_rules_says_so() -> None:
