@@ -1,106 +1,108 @@
 (function () {
 'use strict';
-// Frame 0 shows the leaves; then one frame per forward node, the seed, one frame per backward step.
+// Frame 0 shows the leaves; then one frame per forward box, the seed, one frame per backward step.
+// Each frame lists only what changed (stepper_frames.py): moving applies or undoes just those.
 var box = (document.currentScript && document.currentScript.closest('.al-stepper'))
   || document.getElementById('__UID__');
 if (!box || box.getAttribute('data-frame') !== null) return;  // already running (a re-shown output)
 var D = JSON.parse(box.querySelector('.al-data').textContent);
-var POS = __POS__, NEG = __NEG__, MIN_ZOOM = 0.05, MAX_ZOOM = 8, READABLE = 0.6;
+var MIN_ZOOM = 0.05, MAX_ZOOM = 8, READABLE = 0.6;
 var $ = function (sel) { return box.querySelector(sel); };
 var view = $('.al-view'), svg = view.querySelector('svg');
 box.classList.add('al-js');
 
-// --- the graph's nodes and edges, by Graphviz title (node ids n0, n0op; edges n0->n1op) -------------
-var nodes = {}, edges = [], info = {};
-box.querySelectorAll('g.node').forEach(function (g) { nodes[g.querySelector('title').textContent] = g; });
-box.querySelectorAll('g.edge').forEach(function (g) {  // x*x: two edges with one title
-  var t = g.querySelector('title').textContent, ends = t.split('->');
-  edges.push({g: g, title: t, from: ends[0], to: ends[1].replace(/op$/, '')});
-});
-Object.keys(D.finalAfter).forEach(function (id) {
-  // the box's background is its first shape (a polygon, or a path when rounded); centre the numbers on it
-  var g = nodes[id], it = {g: g, bg: g.querySelector('path, polygon'), op: nodes[id + 'op'], last: {}};
-  var nums = (it.bg.getAttribute('points') || it.bg.getAttribute('d')).match(/-?[0-9.]+/g).map(parseFloat);
-  var xs = nums.filter(function (v, i) { return i % 2 === 0; });
+// --- the drawn boxes (items) and edges, by Graphviz title (n0, n0op, g37; edges n0->n1op, g37:s->g44:n) ---
+var gv = {}, items = [], itemOf = {}, edgesByTitle = {}, edgesOf = [];
+box.querySelectorAll('g.node').forEach(function (g) { gv[g.querySelector('title').textContent] = g; });
+D.items.forEach(function (it, i) {
+  var g = gv[it[0]], texts = Array.prototype.slice.call(g.querySelectorAll('text')), used = [];
+  // the fill is the box's first shape (a polygon, or a path when rounded); centre the rows on it
+  var bg = g.querySelector('path, polygon');
+  var nums = (bg.getAttribute('points') || bg.getAttribute('d')).match(/-?[0-9.]+/g).map(parseFloat);
+  var xs = nums.filter(function (v, j) { return j % 2 === 0; });
   var mid = (Math.min.apply(null, xs) + Math.max.apply(null, xs)) / 2;
-  g.querySelectorAll('text').forEach(function (t) {
-    var s = t.textContent;
-    if (s.indexOf('data ') === 0) it.data = t;
-    if (s.indexOf('grad ') === 0) it.grad = t;
+  var rows = D.slots[i].map(function (text) {
+    var t = texts.find(function (t) { return used.indexOf(t) < 0 && t.textContent === text; });
+    if (!t) { console.error('autograd_lite stepper: no text "' + text + '" in box ' + it[0]); return null; }
+    used.push(t); t.setAttribute('text-anchor', 'middle'); t.setAttribute('x', mid);
+    return t;
   });
-  [it.data, it.grad].forEach(function (t) { t.setAttribute('text-anchor', 'middle'); t.setAttribute('x', mid); });
-  it.dataText = it.data.textContent;
-  info[id] = it;
+  items.push({parts: it[1].map(function (id) { return gv[id]; }).filter(Boolean), bg: bg, rows: rows});
+  it[1].forEach(function (id) { itemOf[id] = i; });
+  edgesOf.push([]);
 });
-var ids = Object.keys(info);
-function fill(g, scale) {
-  if (g === 0 || !isFinite(g) || !(scale > 0)) return (g === 0 || isFinite(g)) ? '#ffffff' : '#bbbbbb';
-  var s = 0.2 + 0.8 * Math.sqrt(Math.min(Math.abs(g) / scale, 1)), c = g > 0 ? POS : NEG;
-  return '#' + c.map(function (v) {
-    return ('0' + Math.round(255 + (v - 255) * s).toString(16)).slice(-2);
-  }).join('');
-}
-function set(it, key, value, write) {  // touch the DOM only when something changed (big graphs, autoplay)
-  if (it.last[key] !== value) { it.last[key] = value; write(value); }
-}
+var edges = [];
+box.querySelectorAll('g.edge').forEach(function (g) {  // x*x: two edges with one title
+  var ends = g.querySelector('title').textContent.split('->').map(function (e) { return e.split(':')[0]; });
+  var e = {g: g, ends: [itemOf[ends[0]], itemOf[ends[1]]]}, title = ends.join('->');
+  (edgesByTitle[title] = edgesByTitle[title] || []).push(g);
+  e.ends.forEach(function (i) { if (i !== undefined) edgesOf[i].push(e); });
+  edges.push(e);
+});
 
-// --- one frame ------------------------------------------------------------------------------------
-var nf = D.forward.length, ns = D.steps.length, last = nf + 1 + ns;
-var slider = $('.al-slider'), caption = $('.al-caption'), count = $('.al-count');
-var lines = Array.prototype.slice.call(box.querySelectorAll('.al-ledger li')), ledgerBox = $('.al-ledger-box');
-var lineStep = lines.map(function (li) { return +li.getAttribute('data-step'); });
-var lit = [], frame = 0;
-slider.max = last;
-function show(f, centre) {
-  frame = f = Math.max(0, Math.min(last, f)); slider.value = f; box.setAttribute('data-frame', f);
-  var grads = {}, k = f - nf - 2, computed = {};
-  ids.forEach(function (id) { grads[id] = D.initial[id]; });
-  D.leaves.forEach(function (id) { computed[id] = true; });
-  D.forward.forEach(function (s, i) { if (i < f || f > nf) computed[s.node] = true; });
-  if (f > nf) grads[D.seed[0]] = [D.seed[1], D.seed[2]];
-  for (var i = 0; i <= k; i++) D.steps[i].updates.forEach(function (u) { grads[u[0]] = [u[1], u[2]]; });
-  ids.forEach(function (id) {
-    var it = info[id], g = grads[id], fin = f > nf && (id === D.root || D.finalAfter[id] <= k);
-    set(it, 'dim', !computed[id], function (v) {
-      it.g.classList.toggle('al-dim', v); if (it.op) it.op.classList.toggle('al-dim', v);
+// --- the state: slots per item (0 dimmed, 1 fill, 2... row [text, bold]); undo lists made once ----------
+var state = D.start.map(function (s) { return [s[0], s[1]].concat(s[2]); });
+var undo = D.changes.map(function (changes) {
+  return changes.map(function (c) { var old = state[c[0]][c[1]]; state[c[0]][c[1]] = c[2]; return old; });
+});
+state = D.start.map(function (s) { return [s[0], s[1]].concat(s[2]); });
+function draw(i, slot) {  // one slot of one item, in the DOM
+  var it = items[i], v = state[i][slot];
+  if (slot === 0) {
+    it.parts.forEach(function (g) { g.classList.toggle('al-dim', !!v); });
+    edgesOf[i].forEach(function (e) {
+      e.g.classList.toggle('al-dim', e.ends.some(function (j) { return j !== undefined && state[j][0]; }));
     });
-    set(it, 'data', computed[id] ? it.dataText : 'data ?', function (v) { it.data.textContent = v; });
-    set(it, 'grad', 'grad ' + g[0] + (fin ? ' \u2713' : ''), function (v) { it.grad.textContent = v; });
-    set(it, 'bold', fin, function (v) { it.grad.setAttribute('font-weight', v ? 'bold' : 'normal'); });
-    set(it, 'fill', fill(g[1], id === D.root ? Math.abs(g[1]) : D.scale),
-        function (v) { it.bg.setAttribute('fill', v); });
-  });
-  edges.forEach(function (e) { e.g.classList.toggle('al-dim', !computed[e.from] || !computed[e.to]); });
+  } else if (slot === 1) it.bg.setAttribute('fill', v);
+  else if (it.rows[slot - 2]) {
+    it.rows[slot - 2].textContent = v[0];
+    it.rows[slot - 2].setAttribute('font-weight', v[1] ? 'bold' : 'normal');
+  }
+}
+state.forEach(function (s, i) { s.forEach(function (_, slot) { draw(i, slot); }); });
+
+// --- one frame: apply (or undo) the changes between the frame shown and f ---------------------------------
+var last = D.changes.length - 1, nf = D.forward;
+var slider = $('.al-slider'), caption = $('.al-caption'), count = $('.al-count');
+var ledgerBox = $('.al-ledger-box'), linesOf = {};
+box.querySelectorAll('.al-ledger li').forEach(function (li) {
+  var s = +li.getAttribute('data-step');
+  (linesOf[s] = linesOf[s] || []).push(li);
+  li.classList.add('al-hidden');
+});
+var lit = [], frame = 0, shownStep = -1;
+slider.max = last;
+function showStep(k) {  // the ledger: every line up to step k, step k's highlighted
+  (linesOf[shownStep] || []).forEach(function (li) { li.classList.remove('al-cur'); });
+  for (var s = Math.min(k, shownStep) + 1; s <= Math.max(k, shownStep); s++) {
+    (linesOf[s] || []).forEach(function (li) { li.classList.toggle('al-hidden', s > k); });
+  }
+  shownStep = k;
+  var now = linesOf[k] || [];
+  now.forEach(function (li) { li.classList.add('al-cur'); });
+  if (now.length) ledgerBox.scrollTop = now[0].offsetTop - ledgerBox.offsetTop - 20;
+}
+function show(f, centre) {
+  f = Math.max(0, Math.min(last, f));
+  var touched = {};
+  function set(changes, values) {
+    changes.forEach(function (c, j) { state[c[0]][c[1]] = values ? values[j] : c[2]; touched[c[0] + ',' + c[1]] = c; });
+  }
+  for (; frame < f; frame++) set(D.changes[frame + 1]);
+  for (; frame > f; frame--) set(D.changes[frame], undo[frame]);
+  Object.keys(touched).forEach(function (key) { draw(touched[key][0], touched[key][1]); });
+  slider.value = f; box.setAttribute('data-frame', f);
   lit.forEach(function (g) { g.classList.remove('al-cur', 'al-edge-cur'); });
   lit = [];
-  var cur = null, inputs = [], text;
-  if (f === 0) text = 'forward: the inputs and parameters of ' + D.name;
-  else if (f <= nf) {
-    cur = D.forward[f - 1].node; inputs = D.forward[f - 1].inputs;
-    text = 'forward ' + f + ' of ' + nf + ': ' + D.forward[f - 1].line;
-  } else if (k < 0) { cur = D.seed[0]; text = D.seedCaption; }
-  else {
-    cur = D.steps[k].node; inputs = D.steps[k].inputs;
-    text = D.steps[k].caption + (k === ns - 1 ? '. Done: every grad is final, as after ' + D.name +
-      '.backward().' : '');
-  }
-  if (cur) {
-    [nodes[cur], nodes[cur + 'op']].forEach(function (g) { if (g) { g.classList.add('al-cur'); lit.push(g); } });
-    var into = {};
-    inputs.forEach(function (p) { into[p + '->' + cur + 'op'] = true; });
-    edges.forEach(function (e) { if (into[e.title]) { e.g.classList.add('al-edge-cur'); lit.push(e.g); } });
-    box.setAttribute('data-current', cur);
-  } else box.removeAttribute('data-current');
-  caption.textContent = text;
+  var at = D.lit[f], cur = [];
+  at[0].forEach(function (i) { items[i].parts.forEach(function (g) { g.classList.add('al-cur'); lit.push(g); cur.push(g); }); });
+  at[1].forEach(function (t) { (edgesByTitle[t] || []).forEach(function (g) { g.classList.add('al-edge-cur'); lit.push(g); }); });
+  if (at[0].length) box.setAttribute('data-current', D.items[at[0][0]][0]);
+  else box.removeAttribute('data-current');
+  caption.textContent = D.captions[f];
   count.textContent = (f <= nf ? 'forward' : 'backward') + ' \u00b7 frame ' + f + ' / ' + last;
-  var first = null;
-  lines.forEach(function (li, j) {
-    var s = lineStep[j];
-    li.classList.toggle('al-hidden', s > k); li.classList.toggle('al-cur', s === k);
-    if (s === k && !first) first = li;
-  });
-  if (first) ledgerBox.scrollTop = first.offsetTop - ledgerBox.offsetTop - 20;
-  if (cur && centre !== false) reveal(nodes[cur + 'op'] ? [nodes[cur], nodes[cur + 'op']] : [nodes[cur]]);
+  showStep(D.steps[f]);
+  if (cur.length && centre !== false) reveal(cur);
 }
 
 // --- pan and zoom: the viewBox is the visible part of the graph -------------------------------
@@ -187,7 +189,7 @@ view.addEventListener('pointercancel', endDrag);
 if (window.ResizeObserver) new ResizeObserver(function () { render(); }).observe(view);
 
 // --- buttons, slider, autoplay ----------------------------------------------------------------
-var timer = null, play = $('.al-play'), speed = $('.al-speed');
+var timer = null, due = 0, play = $('.al-play'), speed = $('.al-speed');
 function pause() {
   if (timer !== null) clearTimeout(timer);
   timer = null; play.textContent = '\u25b6 Play'; box.removeAttribute('data-playing');
@@ -195,12 +197,16 @@ function pause() {
 function tick() {
   if (frame >= last) { pause(); return; }
   show(frame + 1);
-  timer = setTimeout(tick, 1000 / +speed.value);
+  // keep the pace: the frame's own drawing time is part of the period, not added to it
+  var now = performance.now();
+  due = Math.max(due + 1000 / +speed.value, now);
+  timer = setTimeout(tick, due - now);
 }
 function toggle() {
   if (timer !== null) { pause(); return; }
   if (frame >= last) show(0);
   play.textContent = '\u275a\u275a Pause'; box.setAttribute('data-playing', '');
+  due = performance.now() + 1000 / +speed.value;
   timer = setTimeout(tick, 1000 / +speed.value);
 }
 function go(f) { pause(); show(f); }

@@ -18,16 +18,17 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import math
 import re
 from collections.abc import Sequence
 from importlib import resources
 from typing import Any, Protocol
 
-from autograd_lite.viz_base import NEGATIVE, POSITIVE, Moment
+from autograd_lite.stepper_frames import FrameBuilder
+from autograd_lite.viz_base import Drawing, DrawOptions, Moment
+from autograd_lite.viz_collapse import Plan
 from autograd_lite.viz_draw import draw_graph
-from autograd_lite.viz_names import fmt, forward_line, node_ids
-from autograd_lite.viz_nodes import Node, is_constant, parents
+from autograd_lite.viz_names import fmt
+from autograd_lite.viz_nodes import Node
 
 MAX_NODES = 1500  # drawn boxes; the page pans and zooms, so only Graphviz's layout time limits it
 
@@ -59,11 +60,14 @@ class Recording(Protocol):
     seeded: float
     final_grads: dict[Node, float]
     final_after: dict[Node, int]
+    collapse: str | None  # "neuron" or "layer": one step per box of `plan`
+    plan: Plan | None
 
     @property
     def steps(self) -> Sequence[RecordedStep]: ...
     def scale_for(self, hide_constants: bool = True) -> float: ...
     def caption(self, k: int) -> str: ...
+    def moment(self, k: int, *, hide_constants: bool = True, digits: int = 4) -> Moment: ...
 
 
 # --- any label is safe: what could end a <script>, break the parser or the file, is escaped ----------
@@ -92,32 +96,29 @@ def visible(text: str) -> str:
 
 # --- the page's data -------------------------------------------------------------------------------
 
-def stepper_data(stepper: Recording, hide_constants: bool = True, digits: int = 4) -> dict[str, Any]:
-    """Everything the page's script needs, as plain JSON-able values (grads as [text, number])."""
-    order, names, root = stepper.order, stepper.names, stepper.root
-    ids = node_ids(order)
-    shown = [n for n in order if not (hide_constants and is_constant(n))]
-    is_shown = set(shown)
+def page_options(stepper: Recording, **draw_options: Any) -> DrawOptions:
+    """How the page draws: draw_dot's options (rankdir=, color=, ...), collapsed as the Stepper is."""
+    base = DrawOptions(params=stepper.params, color="grad", collapse=stepper.collapse, max_nodes=MAX_NODES)
+    return base.but(**draw_options)
 
-    def grad(value: float) -> list[Any]:  # JSON has no inf or nan: the script greys those by their text
-        return [fmt(value, digits), value if math.isfinite(value) else fmt(value)]
 
-    return {
-        "root": ids[root],
-        "scale": stepper.scale_for(hide_constants),
-        "leaves": [ids[n] for n in shown if not parents(n)],
-        "forward": [{"node": ids[n], "inputs": [ids[p] for p in parents(n) if p in is_shown],
-                     "line": visible(forward_line(n, names, digits))} for n in shown if parents(n)],
-        "initial": {ids[n]: grad(stepper.initial[n]) for n in shown},
-        "seed": [ids[root], *grad(stepper.seeded)],
-        "seedCaption": visible(seed_caption(stepper, digits)),
-        "steps": [{"node": ids[s.node], "inputs": [ids[p] for p in s.parents if p in is_shown],
-                   "updates": [[ids[p], *grad(after)] for p, after in zip(s.parents, s.after)
-                               if p in is_shown],
-                   "caption": visible(stepper.caption(s.index))} for s in stepper.steps],
-        "finalAfter": {ids[n]: stepper.final_after[n] for n in shown},
-        "name": visible(names[root]),
-    }
+def page_drawing(stepper: Recording, opts: DrawOptions) -> Drawing:
+    """The finished backward pass, every grad final: what the page shows without JavaScript."""
+    final = Moment(stepper.final_grads, None, frozenset(stepper.order), (), 0, "",
+                   stepper.scale_for(opts.hide_constants))
+    return draw_graph(stepper.root, opts, order=stepper.order, moment=final)
+
+
+def stepper_data(stepper: Recording, opts: DrawOptions | None = None, source: str | None = None
+                 ) -> dict[str, Any]:
+    """Everything the page's script needs, as plain JSON-able values (see `stepper_frames`)."""
+    opts = opts or page_options(stepper)
+    source = source if source is not None else page_drawing(stepper, opts).source
+    frames = FrameBuilder(stepper, opts, source).build(seed_caption(stepper, opts.digits))
+    data = frames.json()
+    data["captions"] = [visible(c) for c in data["captions"]]
+    data["name"] = visible(stepper.names[stepper.root])
+    return data
 
 
 def seed_caption(stepper: Recording, digits: int = 4) -> str:
@@ -133,24 +134,22 @@ def seed_caption(stepper: Recording, digits: int = 4) -> str:
 
 # --- the page --------------------------------------------------------------------------------------
 
-def stepper_html(stepper: Recording, *, full_page: bool = True, rankdir: str = "LR", color: str = "grad",
-                 show_local: bool = True, hide_constants: bool = True, legend: bool = True,
-                 max_nodes: int = MAX_NODES, digits: int = 4) -> str:
-    """The stepper as HTML: a whole page, or (full_page=False) a fragment for a notebook output."""
-    final = Moment(stepper.final_grads, None, frozenset(stepper.order), (), 0, "",
-                   stepper.scale_for(hide_constants))
-    drawing = draw_graph(stepper.root, order=stepper.order, moment=final, rankdir=rankdir,
-                         params=stepper.params, color=color, show_local=show_local,
-                         hide_constants=hide_constants, legend=legend, max_nodes=max_nodes, digits=digits)
+def stepper_html(stepper: Recording, *, full_page: bool = True, **draw_options: Any) -> str:
+    """The stepper as HTML: a whole page, or (full_page=False) a fragment for a notebook output.
+    `draw_options` are draw_dot's (rankdir=, color=, show_local=, hide_constants=, legend=,
+    max_nodes=, digits=); a collapsed Stepper is drawn collapsed, one box per neuron or layer."""
+    opts = page_options(stepper, **draw_options)
+    drawing = page_drawing(stepper, opts)
     svg = drawing.pipe(format="svg", encoding="utf-8")
     svg = svg[svg.index("<svg"):]
-    data = stepper_data(stepper, hide_constants, digits)
+    data = stepper_data(stepper, opts, drawing.source)
     data["page"] = full_page
     payload = script_json(data)
     uid = "al-stepper-" + hashlib.sha1((svg + payload).encode("utf-8", "surrogatepass")).hexdigest()[:12]
     ledger = "".join(f'<li data-step="{step.index}">{html.escape(visible(line))}</li>'
                      for step in stepper.steps
-                     for line in step.ledger(stepper.names, hide_constants=hide_constants, digits=digits))
+                     for line in step.ledger(stepper.names, hide_constants=opts.hide_constants,
+                                             digits=opts.digits))
     name = html.escape(data["name"])
     fragment = (
         f'<div class="al-stepper{" al-page" * full_page}" id="{uid}" tabindex="-1" role="group" '
@@ -188,5 +187,4 @@ _CONTROLS = (
     + "</span>" + '<span class="al-count"></span>')
 _ASSETS = resources.files("autograd_lite")
 _CSS = _ASSETS.joinpath("stepper_html.css").read_text(encoding="utf-8")
-_JS = (_ASSETS.joinpath("stepper_html.js").read_text(encoding="utf-8")
-       .replace("__POS__", json.dumps(list(POSITIVE))).replace("__NEG__", json.dumps(list(NEGATIVE))))
+_JS = _ASSETS.joinpath("stepper_html.js").read_text(encoding="utf-8")

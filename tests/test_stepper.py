@@ -278,7 +278,8 @@ def test_save(tmp_path) -> None:
 
 
 def test_step_drawings_colour_grads_on_draw_dots_scale() -> None:
-    from autograd_lite.stepper_html import stepper_data
+    from autograd_lite.stepper_frames import labels
+    from autograd_lite.stepper_html import page_options, stepper_data
     from autograd_lite.viz import draw_dot
 
     a = Value(50.0, "a")
@@ -289,9 +290,16 @@ def test_step_drawings_colour_grads_on_draw_dots_scale() -> None:
     assert darkest.findall(draw_dot(L).source) == ["3.0"]
     stepper = Stepper(L)
     assert darkest.findall(stepper.draw(-1).source) == ["3.0"]
-    assert stepper_data(stepper)["scale"] == 3.0
     assert darkest.findall(stepper.draw(-1, hide_constants=False).source) == ["50.0"]
-    assert stepper_data(stepper, hide_constants=False)["scale"] == 50.0
+    for hide in (True, False):  # the page's last frame has the colours of the last step's picture
+        data = stepper_data(stepper, page_options(stepper, hide_constants=hide))
+        state = [s[1] for s in data["start"]]
+        for changes in data["changes"]:
+            for item, slot, value in changes:
+                if slot == 1:
+                    state[item] = value
+        drawn = labels(stepper.draw(-1, hide_constants=hide).source)
+        assert state == [drawn[item][0] for item, _ in data["items"]]
 
 
 def test_html_seed_caption_shows_the_seed_given() -> None:
@@ -300,11 +308,12 @@ def test_html_seed_caption_shows_the_seed_given() -> None:
     a, b = Value(2.0, "a"), Value(3.0, "b")
     L = a * b
     L.label = "L"
-    assert stepper_data(Stepper(L))["seedCaption"] == "backward starts: L.grad = 1.0 (dL/dL = 1)"
+    seed = 2  # the frames: the leaves, the forward pass's one node, then the seed
+    assert stepper_data(Stepper(L))["captions"][seed] == "backward starts: L.grad = 1.0 (dL/dL = 1)"
     doubled = Stepper(L, grad=2.0)
     caption = "backward starts: L.grad = 2.0 (the seed given: Stepper(L, grad=2.0))"
-    assert stepper_data(doubled)["seedCaption"] == caption
-    assert "dL/dL = 1" not in doubled.html() and "seedCaption" in doubled.html()
+    assert stepper_data(doubled)["captions"][seed] == caption
+    assert "dL/dL = 1" not in doubled.html() and caption in doubled.html()
     assert doubled.ledger()[0] == "a.grad += b.data × L.grad = 3.0 × 2.0 = 6.0"
 
 
