@@ -121,8 +121,8 @@ class FrameBuilder:
         done = sorted((max(order[m] for m in it.members), i) for i, it in enumerate(self.items) if it.head)
         forward = [i for _, i in done]
         first = self._states(Moment(rec.initial, scale=rec.scale_for(self.opts.hide_constants)), None)
-        start = [[1 if it.head else 0, fill, unknown(rows) if it.head else rows]
-                 for it, (fill, rows) in zip(self.items, first)]
+        start: list[State] = [[1 if it.head else 0, fill, unknown(rows) if it.head else rows]
+                              for it, (fill, rows) in zip(self.items, first)]
         frames = Frames(self.items, self.slots, start, forward=len(forward))
         state = [[s[0], s[1], *s[2]] for s in start]
         frames.changes.append([])

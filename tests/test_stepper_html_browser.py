@@ -143,7 +143,7 @@ def last_frame(stepper: Stepper) -> int:
 
 def svg_scale(browser: Any, box: Any) -> float:
     """Screen pixels per SVG unit, as the browser draws it."""
-    return browser.execute_script("return arguments[0].querySelector('svg').getScreenCTM().a", box)
+    return browser.execute_script("return arguments[0].querySelector('svg g.graph').getScreenCTM().a", box)
 
 
 def press(browser: Any, *keys: str) -> None:
@@ -184,7 +184,7 @@ def test_buttons_wheel_and_drag_zoom_and_pan_the_graph(browser, tmp_path) -> Non
     assert before < svg_scale(browser, box) < zoomed
 
     def origin() -> tuple[float, float]:
-        m = browser.execute_script("var m = arguments[0].querySelector('svg').getScreenCTM();"
+        m = browser.execute_script("var m = arguments[0].querySelector('svg g.graph').getScreenCTM();"
                                    "return [m.e, m.f];", box)
         return m[0], m[1]
 
