@@ -127,10 +127,12 @@ var where = Array.prototype.slice.call(svg.querySelectorAll('g.node, g.edge')).m
 });
 Array.prototype.slice.call(svg.childNodes).forEach(function (n) { pan.appendChild(n); });
 svg.appendChild(pan);
-function cull(s, u) {  // the view and half a view around it
-  var l = cx - s.w / u, r = cx + s.w / u, t = cy - s.h / u, b = cy + s.h / u;
+function cull(s, u) {  // shown: what is within half a view of the view; hidden: beyond two views
+  var near = function (w, m) {
+    return w.r >= cx - m * s.w / u && w.l <= cx + m * s.w / u && w.b >= cy - m * s.h / u && w.t <= cy + m * s.h / u;
+  };
   where.forEach(function (w) {
-    var show = w.r >= l && w.l <= r && w.b >= t && w.t <= b;
+    var show = w.shown ? near(w, 2.5) : near(w, 1);
     if (show !== w.shown) { w.shown = show; w.g.style.display = show ? '' : 'none'; }
   });
 }

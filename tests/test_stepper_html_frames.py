@@ -12,6 +12,7 @@ from test_stepper_html_browser import (  # one Chromium for this module, as ther
     CHROMIUM,
     NO_CHROMIUM,
     browser,
+    contrast_failures,
     demo_network,
     driver,
     open_page,
@@ -107,6 +108,20 @@ def test_demo_network_steps_box_by_box_as_the_steppers_pictures(browser, tmp_pat
         for b in boxes:
             biggest = fmt(max(abs(p.grad) for p in b.params), 4)
             assert f"{len(b.params)} params, max |grad| {biggest}" in state["nodes"][b.id][0]
+
+
+@pytest.mark.parametrize("collapse", ["neuron", "layer"])
+def test_collapsed_boxes_read_in_the_dark(browser, tmp_path, collapse) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                            {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    loss, model = demo_network()
+    box = open_page(browser, Stepper(loss, params=model, collapse=collapse), tmp_path)
+    press(browser, Keys.END, Keys.ARROW_LEFT)  # a box lit, its ledger lines highlighted
+    background = browser.execute_script("return getComputedStyle(arguments[0]).backgroundColor", box)
+    assert background == "rgb(30, 30, 30)"
+    assert contrast_failures(browser, box) == []
 
 
 def reused() -> Stepper:
