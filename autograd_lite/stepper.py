@@ -31,7 +31,7 @@ from autograd_lite.stepper_steps import BoxStep, Step, backward_steps, group_ste
 from autograd_lite.viz_base import Drawing, DrawOptions, GraphvizNotFound, Moment, grad_scale, save
 from autograd_lite.viz_collapse import box_title, plan
 from autograd_lite.viz_draw import draw_graph
-from autograd_lite.viz_names import fmt, forward_line, node_names
+from autograd_lite.viz_names import fmt, forward_line, node_names, ref
 from autograd_lite.viz_nodes import (
     Node,
     as_float,
@@ -134,24 +134,25 @@ class Stepper:
         step = self.steps[self._index(k)]
         at = self.names[step.node]
         if isinstance(step, BoxStep) and step.box is not None:
-            return (f"backward step {step.index + 1} of {len(self.steps)}: the {self.plan_title(step)} box "
+            return (f"backward step {step.index + 1} of {len(self.steps)}: the {box_title(step.box)} box "
                     f"(output {at}, grad {fmt(step.upstream)}) passes the grad on to its inputs and "
                     "parameters")
+        who = f"{ref(at)}._backward()" if isinstance(step, Step) and step.by_backward else "the chain rule"
         return (f"backward step {step.index + 1} of {len(self.steps)}: at {at} "
-                f"(grad {fmt(step.upstream)}), the chain rule passes the grad on to its inputs")
-
-    @staticmethod
-    def plan_title(step: BoxStep) -> str:
-        return box_title(step.box) if step.box is not None else ""
+                f"(grad {fmt(step.upstream)}), {who} passes the grad on to its inputs")
 
     def moment(self, k: int, *, hide_constants: bool = True, digits: int = 4) -> Moment:
         k = self._index(k)
         step = self.steps[k]
         fresh = len(step.ledger(self.names, hide_constants=hide_constants, digits=digits))
         lit = step.members if isinstance(step, BoxStep) else frozenset()
+        added: dict[Node, float] = {}  # per parent: x * x reads x twice, and gets both additions
+        if isinstance(step, Step):
+            for parent, amount in zip(step.parents, step.contributions):
+                added[parent] = added.get(parent, 0.0) + amount
         return Moment(self.grads_at(k), step.node, self.final_at(k),
                       self.ledger(k, hide_constants=hide_constants, digits=digits), fresh, self.caption(k),
-                      self.scale_for(hide_constants), lit)
+                      self.scale_for(hide_constants), lit, added)
 
     def draw(self, k: int, options: DrawOptions | None = None, **changes: Any) -> Drawing:
         """The graph after step k: the node (or box) being processed highlighted, final grads

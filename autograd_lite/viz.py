@@ -6,7 +6,7 @@
 
 Every Value is a box with its label, data and grad; every op is a small node of
 its own; the number on an edge is the op's local derivative d(output)/d(input),
-read from the op's rule (`node._local`), never recomputed here. Fill colour
+read from the op's rule (`engine.local_grads`), never written again here. Fill colour
 shows the gradient (blue > 0, red < 0, darker = larger); the border shows what
 a leaf is (parameter, input) and which node is the output. Hovering a box or an
 edge shows its formula, data, grad and local derivative.

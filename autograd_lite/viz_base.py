@@ -13,7 +13,7 @@ import html
 import math
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -166,6 +166,7 @@ class Moment:
     caption: str = ""
     scale: float = 0.0  # the grad that gets the darkest colour (the largest final one)
     lit: frozenset[Node] = frozenset()  # collapsed stepping: the nodes of the box being processed
+    added: Mapping[Node, float] = field(default_factory=dict)  # what this step added to each parent
 
 
 # --- text and colours -----------------------------------------------------------------------
@@ -277,7 +278,7 @@ def op_label(node: Node, digits: int, hide_constants: bool) -> str:
 
 def draw_op(dot: Drawing, node: Node, op_id: str, source: Callable[[Node], str | None], opts: DrawOptions,
             is_current: bool = False, current_edges: Collection[Node] = (), upstream: float = 0.0,
-            names: Mapping[Node, str] | None = None) -> None:
+            names: Mapping[Node, str] | None = None, added: Mapping[Node, float] | None = None) -> None:
     """The op's small node and its input edges, labelled with the local derivatives.
 
     `source(parent)` is the drawn node an input edge starts from (None: not drawn)."""
@@ -308,20 +309,26 @@ def draw_op(dot: Drawing, node: Node, op_id: str, source: Callable[[Node], str |
             attrs["tooltip"] = tooltip([f"{pname} → {name}: the derivative is in {name}._backward()"])
         if is_current and parent in current_edges:
             attrs.update(color=HIGHLIGHT, penwidth="2.2", fontcolor=HIGHLIGHT)
-            if opts.show_local and local is not None:
-                added = fmt(local[i] * upstream, opts.digits)
-                attrs["label"] += f" → {added if added.startswith('-') else '+' + added}"
+            # per edge from the rule (x * x: two edges, each adds x.data * upstream); else what
+            # the node's own _backward() added to this parent
+            amount = local[i] * upstream if local is not None else (added or {}).get(parent)
+            if amount is not None and (opts.show_local or local is None):
+                plus = fmt(amount, opts.digits)
+                plus = plus if plus.startswith("-") else "+" + plus
+                attrs["label"] = f"{attrs['label']} → {plus}" if "label" in attrs else plus
         dot.edge(start, op_id, **attrs)
 
 
 def legend_table(by_grad: bool, scale: float, out: str, params_known: bool, show_local: bool,
                  per_row: int = 2) -> str:
     """The key: what the colours, borders and edge numbers mean, `per_row` entries a row (so that
-    the key never makes a drawing wider than its graph)."""
+    the key never makes a drawing wider than its graph). Its samples are cells of a fixed size:
+    Graphviz stretches a table to the width of the ledger above it, and they must not grow."""
     out = text(out)
     entries = []
+    fixed = 'FIXEDSIZE="TRUE" CELLPADDING="0" WIDTH="16" HEIGHT="13"'
     if by_grad:
-        swatch = '<TD BGCOLOR="{}" WIDTH="14"> </TD>'
+        swatch = f'<TD BGCOLOR="{{}}" {fixed}></TD>'
         entries += [(swatch.format(grad_fill(1, 1)), f"grad &gt; 0: raising it raises {out}"),
                     (swatch.format(grad_fill(-1, 1)), f"grad &lt; 0: lowers {out}")]
         if scale > 0:
@@ -329,9 +336,8 @@ def legend_table(by_grad: bool, scale: float, out: str, params_known: bool, show
                             f"paler: smaller |grad| (darkest {fmt(scale)})"))
     for kind in ["param", "input", "output"] if params_known else ["leaf", "output"]:
         colour, width, style = BORDERS[kind]
-        style_attr = f' STYLE="{style}"' if style else ""
-        entries.append((f'<TD><TABLE BORDER="{width}" COLOR="{colour}" CELLPADDING="1"{style_attr}>'
-                        f'<TR><TD WIDTH="8"> </TD></TR></TABLE></TD>', _KIND_TEXT[kind]))
+        dashed = ' STYLE="dashed"' if style == "DASHED" else ""  # (a cell cannot be ROUNDED)
+        entries.append((f'<TD BORDER="{width}" COLOR="{colour}"{dashed} {fixed}></TD>', _KIND_TEXT[kind]))
     if show_local:
         entries.append(("<TD>∂</TD>", "on an edge: the local derivative d(op output)/d(this input)"))
     rows = []

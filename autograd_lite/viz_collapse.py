@@ -194,15 +194,22 @@ def box_title(box: Box) -> str:
     return {"tail": "the loss's ops", "params": "the ops on the parameters"}.get(box.what, "inputs")
 
 
-def _box_label(box: Box, opts: DrawOptions, fill: str, grads: Any, border: tuple[str, int, str]) -> str:
+def _box_label(box: Box, opts: DrawOptions, fill: str, grads: Any, border: tuple[str, int, str],
+               moment: Moment | None = None) -> str:
     outputs = box_outputs(box)
     d = opts.digits
+
+    def grad_row(node: Node, digits: int) -> str:
+        """As in a stepper's uncollapsed picture: bold and ticked once final."""
+        row = f"grad {fmt(grads(node), digits)}"
+        return f"<B>{row} ✓</B>" if moment is not None and node in moment.final else row
+
     if box.what in ("tail", "params"):
         symbols = text(", ".join(dict.fromkeys(op_symbol(m) for m in box.members if parents(m))))
         title, what = ((f"{len(box.members)} more ops", f"on the outputs: {symbols}") if box.what == "tail"
                        else (f"{len(box.members)} ops on the parameters", f"{symbols} (a regularizer?)"))
         return table([f"<B>{title}</B>", f'<FONT POINT-SIZE="9">{what}</FONT>',
-                      f"data {fmt(box.members[-1].data, d)} | grad {fmt(grads(box.members[-1]), d)}"],
+                      f"data {fmt(box.members[-1].data, d)} | {grad_row(box.members[-1], d)}"],
                      fill=fill, border=border)
     if box.what == "inputs" and box.inputs:
         shown = ", ".join(fmt(x, d) for x in box.inputs) if len(box.inputs) <= 4 else _span(box.inputs, d)
@@ -218,7 +225,7 @@ def _box_label(box: Box, opts: DrawOptions, fill: str, grads: Any, border: tuple
     if box.what == "neuron":  # compact: a layer of 16 of these side by side must still fit a cell
         short = min(d, 3)
         return table([f"<B>{box_title(box)}</B>", f"out {fmt(outputs[-1].data, short)}",
-                      f"grad {fmt(grads(outputs[-1]), short)}"], fill=fill, border=border)
+                      grad_row(outputs[-1], short)], fill=fill, border=border)
     rows = [f"<B>layer {box.layer + 1}</B>",
             f'<FONT POINT-SIZE="9">{len(box.neurons)} neuron{"s" * (len(box.neurons) > 1)}: {formula}</FONT>',
             f"data {_span([as_float(m.data) for m in outputs], d)}",
@@ -300,7 +307,7 @@ def draw_collapsed(root: Node, order: list[Node], opts: DrawOptions, mode: str,
             ("#2166ac", 2, "ROUNDED") if box.what in ("neuron", "layer") else BORDERS[""])
         if box.id in lit_boxes:
             border = (HIGHLIGHT, 4, border[2])
-        dot.node(box.id, _box_label(box, opts, fill, grads, border), shape="plain",
+        dot.node(box.id, _box_label(box, opts, fill, grads, border, moment), shape="plain",
                  tooltip=tooltip(_box_hover(box, names, grads, opts.digits)))
     rows: dict[int, list[Box]] = {}
     for box in laid.boxes:

@@ -120,7 +120,8 @@ def draw_nodes(root: Node, order: list[Node], opts: DrawOptions, moment: Moment 
         draw_value(dot, ids[node], node, kind, names[node], grad, fill, opts.digits, moment,
                    hover=hover_lines(node, kind, names, grad, opts.digits))
         if parents(node):
-            draw_op(dot, node, ids[node] + "op", ids.get, opts, node is current, current_edges, grad, names)
+            draw_op(dot, node, ids[node] + "op", ids.get, opts, node is current, current_edges, grad, names,
+                    moment.added if moment is not None and node is current else None)
             dot.edge(ids[node] + "op", ids[node], tooltip=tooltip([f"{op_symbol(node)} → {names[node]}"]))
     parts = [ledger_table(moment)] if moment is not None and moment.ledger else []
     if opts.legend:

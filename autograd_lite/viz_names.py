@@ -63,11 +63,15 @@ def node_names(order: Sequence[Node], digits: int = 4, params: Any = None) -> di
     if root not in labelled and root not in named:
         names[root] = "loss"
         named.add(root)
-    for node in order:  # the loss's parts, by their formula
+    counts: dict[str, int] = {}
+    for node in order:  # the loss's parts, by their formula, or by their op when that is too long
         if node not in labelled and node not in named and parents(node):
             formula = _formula(node, names)
-            if len(formula) <= MAX_FORMULA_NAME:
-                names[node] = formula
+            if len(formula) > MAX_FORMULA_NAME:
+                op = op_name(node)
+                counts[op] = counts.get(op, 0) + 1
+                formula = f"{names[root]}.{op}{counts[op]}"  # 'loss.exp3': the third exp of the loss
+            names[node] = formula
     return names
 
 

@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from autograd_lite.engine import Constant, Value, topological_order
+from autograd_lite.engine import Constant, Value, local_grads, topological_order
 
 Node = Any  # a Value, or any object with .data, .grad, ._prev and ._op
 
@@ -57,7 +57,11 @@ def _number(x: Any) -> float:
 
 
 def op_symbol(node: Node) -> str:
-    """What made the node: '+', '*', 'tanh', a user's '**2' or 'sig'; '' for a leaf."""
+    """What made the node: its rule's symbol ('+', '*', '**' with the 3 written after it), else
+    the `_op` string of a closure or foreign node ('**2', 'sig'); '' for a leaf."""
+    rule = getattr(node, "_rule", None)
+    if rule is not None:
+        return str(rule.symbol)
     return str(getattr(node, "_op", "") or "")
 
 
@@ -77,7 +81,7 @@ def has_rule(node: Node) -> bool:
 
 def local_derivatives(node: Node) -> tuple[float, ...] | None:
     """d node / d parent for each parent, from its op's rule; None when only its `_backward` knows."""
-    return tuple(node._local) if has_rule(node) else None
+    return tuple(local_grads(node)) if has_rule(node) else None
 
 
 def label_of(node: Node) -> str:
@@ -117,14 +121,6 @@ def order_of(root: Node) -> list[Node]:
     return order
 
 
-def needs_ours(node: Node, what: str) -> None:
-    """Raise for a feature that reads our ops' rules (a foreign node only has its `_backward`)."""
-    if not is_ours(node):
-        raise TypeError(f"{what} needs autograd_lite Values: it reads each op's derivative rule, and "
-                        f"{type(node).__name__} nodes only have a `_backward` closure. Drawing, "
-                        "Stepper and backward_steps work with any micrograd-style Value.")
-
-
 def unique(nodes: Sequence[Node]) -> list[Node]:
     """Nodes without repeats (x * x reads x twice), first appearance first."""
     seen: set[int] = set()
@@ -132,4 +128,4 @@ def unique(nodes: Sequence[Node]) -> list[Node]:
 
 
 __all__ = ["Node", "as_float", "check_node", "has_rule", "is_constant", "is_ours", "label_of",
-           "local_derivatives", "needs_ours", "op_name", "op_symbol", "order_of", "parents", "unique"]
+           "local_derivatives", "op_name", "op_symbol", "order_of", "parents", "unique"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import shutil
 
 import pytest
@@ -62,3 +63,13 @@ def test_the_whole_network_steps_uncollapsed_and_a_step_is_drawn() -> None:
     assert drawing.source.count("->") > 1500
     if shutil.which("dot"):
         assert drawing.pipe(format="svg").startswith(b"<?xml")
+
+
+def test_a_box_s_hover_lists_its_output_and_parameters() -> None:
+    model, loss = demo_loss()
+    loss.backward()
+    from autograd_lite.viz import draw_dot
+
+    source = draw_dot(loss, params=model, collapse="neuron").source
+    hover = next(t for t in re.findall(r'tooltip="([^"]*)"', source) if t.startswith("L2N3: "))
+    assert "\\nL2N3.out = " in hover and "\\nL2N3.b: data " in hover and "more parameters" in hover

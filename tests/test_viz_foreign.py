@@ -6,10 +6,12 @@ import math
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autograd_lite.stepper import Stepper, backward_steps, explain
 from autograd_lite.viz import draw_dot
-from autograd_lite.viz_nodes import needs_ours, order_of
+from autograd_lite.viz_nodes import order_of
 
 
 class LectureValue:
@@ -158,10 +160,61 @@ def test_micrograd_s_own_value_and_mlp_are_drawn_and_stepped() -> None:
     assert "<B>L2N3</B>" in collapsed.draw(3).source
 
 
-def test_what_needs_our_rules_says_so() -> None:
+def test_what_is_not_a_node_is_named() -> None:
     o, _ = lecture_neuron()
-    with pytest.raises(TypeError, match="needs autograd_lite Values.*LectureValue"):
-        needs_ours(o, "the tape")
     with pytest.raises(TypeError, match="draw_dot: float object .* is not a graph node"):
         draw_dot(1.5)
     assert len(order_of(o)) == 10
+
+
+def test_an_autograd_lite_closure_node_is_stepped_drawn_and_explained() -> None:
+    from autograd_lite.engine import Value
+
+    def sig(v):  # micrograd's way of adding an op: the constructor and a closure
+        s = 1 / (1 + math.exp(-v.data))
+        out = Value(s, (v,), "sig")
+
+        def _backward():
+            v.grad += s * (1 - s) * out.grad
+        out._backward = _backward
+        return out
+
+    x = Value(0.5, label="x")
+    y = sig(x * 2) + x
+    y.label = "y"
+    stepper = Stepper(y)
+    s = 1 / (1 + math.exp(-1.0))
+    assert x.grad == pytest.approx(2 * s * (1 - s) + 1)
+    (closure,) = [step for step in stepper if step.by_backward]
+    assert closure.contributions == pytest.approx((s * (1 - s),))
+    assert stepper.names[closure.node] == "n3"  # x, 2, x * 2, then sig
+    assert f"n2.grad += {s * (1 - s):.4g}   (added by n3._backward(), n3.grad = 1.0)" in stepper.ledger()
+    source = stepper.draw(closure.index).source
+    assert "label=<sig>" in source and "at n3 (grad 1.0), n3._backward() passes the grad on" in source
+    assert explain(y, x).total == pytest.approx(x.grad)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["+", "*", "tanh"]), st.integers(0, 20), st.integers(0, 20)),
+                min_size=1, max_size=12),
+       st.lists(st.floats(-1.5, 1.5), min_size=3, max_size=3))
+def test_stepping_a_random_lecture_graph_gives_torch_s_grads(program, inputs) -> None:
+    """Any graph of the lecture's Values, stepped by its closures, against PyTorch in float64."""
+    torch = pytest.importorskip("torch")
+    ours = [LectureValue(x, label=f"x{i}") for i, x in enumerate(inputs)]
+    theirs = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in inputs]
+    nodes, tensors = list(ours), list(theirs)
+    for op, i, j in program:  # each op reads two earlier nodes (x * x and shared nodes included)
+        a, b = i % len(nodes), j % len(nodes)
+        if op == "tanh":
+            nodes.append(nodes[a].tanh())
+            tensors.append(torch.tanh(tensors[a]))
+        else:
+            nodes.append(nodes[a] + nodes[b] if op == "+" else nodes[a] * nodes[b])
+            tensors.append(tensors[a] + tensors[b] if op == "+" else tensors[a] * tensors[b])
+    stepper = Stepper(nodes[-1])
+    tensors[-1].backward()
+    expected = [0.0 if t.grad is None else t.grad.item() for t in theirs]
+    assert [x.grad for x in ours] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    final = stepper.grads_at(-1) if len(stepper) else {x: 0.0 for x in ours}
+    assert [final.get(x, 0.0) for x in ours] == pytest.approx(expected, rel=1e-9, abs=1e-12)

@@ -56,3 +56,13 @@ def test_hover_shows_formula_data_grad_and_local_derivative() -> None:
     assert any(t.startswith("∂c/∂a = -3.0") for t in tooltips)  # the edge a -> (*)
     assert any(t.startswith("a: a leaf\\ndata 2.0\\ngrad -3.0") for t in tooltips)
     assert not any(re.fullmatch(r"n\d+(op)?(->n\d+(op)?)?", t) for t in tooltips)
+
+
+def test_a_long_loss_s_parts_are_named_by_their_op() -> None:
+    from autograd_lite.losses import cross_entropy
+
+    model = MLP(3, [4, 3], seed=0)
+    loss = cross_entropy(model([Value(0.1, label="x1"), Value(0.2, label="x2"), Value(0.3, label="x3")]), 2)
+    names = set(Stepper(loss, params=model).names.values())
+    assert {"loss", "loss.exp1", "loss.exp3", "loss.sum1", "log(loss.sum1)"} <= names
+    assert not any(re.fullmatch(r"n\d+", name) for name in names)
