@@ -102,8 +102,8 @@ def browser(driver: Any) -> Iterator[Any]:
 
 def small() -> tuple[Value, list[Value]]:
     """The 2-2-1 sigmoid network of notebook 02 (test_stepper_browser's seed003), weights as params."""
-    x1, x2 = Value(0.5, "x1"), Value(-0.5, "x2")
-    w = {k: Value(x, k) for k, x in [("w11", 0.15), ("w21", -0.2), ("w12", 0.25), ("w22", 0.2),
+    x1, x2 = Value(0.5, label="x1"), Value(-0.5, label="x2")
+    w = {k: Value(x, label=k) for k, x in [("w11", 0.15), ("w21", -0.2), ("w12", 0.25), ("w22", 0.2),
                                      ("b1", 0.35), ("b2", -0.35), ("v1", -0.3), ("v2", 0.5), ("b3", 0.1)]}
     h1 = (w["w11"] * x1 + w["w21"] * x2 + w["b1"]).sigmoid()
     h2 = (w["w12"] * x1 + w["w22"] * x2 + w["b2"]).sigmoid()

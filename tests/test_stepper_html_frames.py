@@ -103,7 +103,7 @@ def test_demo_network_steps_box_by_box_as_the_steppers_pictures(browser, tmp_pat
     if collapse == "neuron":  # the numbers themselves: each neuron's output grad, as backward left it
         out = {b.id: b.members[-1] for b in boxes}
         for b in boxes:
-            assert f"grad {fmt(out[b.id].grad, 3)}" in state["nodes"][b.id][0]
+            assert f"grad {fmt(out[b.id].grad, 3)} ✓ [bold]" in state["nodes"][b.id][0]  # and final
     else:  # each layer's largest parameter grad
         for b in boxes:
             biggest = fmt(max(abs(p.grad) for p in b.params), 4)
@@ -127,7 +127,7 @@ def test_collapsed_boxes_read_in_the_dark(browser, tmp_path, collapse) -> None:
 def reused() -> Stepper:
     """A small graph whose nodes are read twice (grads that add up) with a seed other than 1."""
     loss, params = small()
-    a = Value(-1.5, "a")
+    a = Value(-1.5, label="a")
     twice = (a * a + a) * params[0]
     total = loss + twice.tanh() * a
     total.label = "T"
@@ -136,7 +136,7 @@ def reused() -> Stepper:
 
 def small_net() -> Stepper:
     model = MLP(2, [4, 4, 1], seed=1)
-    loss = (model([Value(0.5, "x1"), Value(-1.0, "x2")]) - 1.0) ** 2
+    loss = (model([Value(0.5, label="x1"), Value(-1.0, label="x2")]) - 1.0) ** 2
     loss.label = "loss"
     return Stepper(loss, params=model, collapse="neuron")
 
