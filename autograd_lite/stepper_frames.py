@@ -22,7 +22,7 @@ from typing import Any
 import graphviz
 
 from autograd_lite.viz_base import DrawOptions, Moment, draw_value, kind_of, node_fill, use_grad_colours
-from autograd_lite.viz_collapse import Plan, box_outputs, box_title
+from autograd_lite.viz_collapse import Plan, box_outputs, box_title, plan
 from autograd_lite.viz_draw import draw_graph
 from autograd_lite.viz_names import fmt, forward_line, node_ids
 from autograd_lite.viz_nodes import Node, is_constant, parents
@@ -96,7 +96,9 @@ class FrameBuilder:
     def __init__(self, rec: Any, opts: DrawOptions, page_source: str) -> None:
         self.rec, self.opts = rec, opts
         self.ids = node_ids(rec.order)
-        self.laid: Plan | None = rec.plan
+        # the boxes as the page draws them (its hide_constants may not be the Stepper's)
+        self.laid: Plan | None = None if opts.collapse is None else plan(
+            rec.order, opts.params, opts.collapse, opts.hide_constants)
         self.into = edges_into(page_source)
         self.items = self._items()
         self.item_of = {m: i for i, it in enumerate(self.items) for m in it.members}

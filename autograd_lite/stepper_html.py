@@ -1,16 +1,17 @@
 """The HTML stepper: one self-contained page (or notebook output) playing forward and backward.
 
 Graphviz lays the graph out once, when the page is built; the page holds that
-SVG, the numbers of every step, and a small script (stepper_html.js, styled by
-stepper_html.css, both inlined) that, for each frame, rewrites the grads,
-colours and highlights, and pans and zooms the graph. No network, no Jupyter
-kernel. Without JavaScript (a static notebook export that strips scripts) the
-page still shows the finished graph and the whole ledger.
+SVG, its frames (`stepper_frames`: per frame, only the texts and colours that
+change) and a small script (stepper_html.js, styled by stepper_html.css, both
+inlined) that applies or undoes them, highlights, and pans and zooms the graph.
+A collapsed Stepper's page draws and steps one box per neuron or layer. No
+network, no Jupyter kernel. Without JavaScript (a static notebook export that
+strips scripts) the page still shows the finished graph and the whole ledger.
 
 This module knows nothing of `autograd_lite.stepper`: it shows any recorded
 backward pass that has the shape of `Recording` (the Stepper has it, and
 `Stepper.html()` calls `stepper_html`), so imports run one way:
-viz_* -> stepper_html -> stepper.
+viz_* -> stepper_frames -> stepper_html -> stepper.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from typing import Any, Protocol
 
 from autograd_lite.stepper_frames import FrameBuilder
 from autograd_lite.viz_base import Drawing, DrawOptions, Moment
-from autograd_lite.viz_collapse import Plan
 from autograd_lite.viz_draw import draw_graph
 from autograd_lite.viz_names import fmt
 from autograd_lite.viz_nodes import Node
@@ -60,8 +60,7 @@ class Recording(Protocol):
     seeded: float
     final_grads: dict[Node, float]
     final_after: dict[Node, int]
-    collapse: str | None  # "neuron" or "layer": one step per box of `plan`
-    plan: Plan | None
+    collapse: str | None  # "neuron" or "layer": one step per box
 
     @property
     def steps(self) -> Sequence[RecordedStep]: ...
