@@ -17,7 +17,6 @@ from test_stepper_html_browser import (  # one Chromium for this module, as ther
     driver,
     open_page,
     press,
-    small,
 )
 
 from autograd_lite.engine import Value
@@ -125,13 +124,14 @@ def test_collapsed_boxes_read_in_the_dark(browser, tmp_path, collapse) -> None:
 
 
 def reused() -> Stepper:
-    """A small graph whose nodes are read twice (grads that add up) with a seed other than 1."""
-    loss, params = small()
-    a = Value(-1.5, label="a")
-    twice = (a * a + a) * params[0]
-    total = loss + twice.tanh() * a
+    """Nodes read twice or more (grads that add up), a leaf with a grad of its own, a seed of 2."""
+    a, b = Value(-1.5, label="a"), Value(0.8, label="b")
+    a.grad = 0.25  # kept and added to: zero_grad=False
+    x = a * b
+    y = x * x + a
+    total = y.tanh() * b + x
     total.label = "T"
-    return Stepper(total, grad=2.0, params=params)
+    return Stepper(total, grad=2.0, params=[a, b], zero_grad=False)
 
 
 def small_net() -> Stepper:
