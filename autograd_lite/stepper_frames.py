@@ -2,8 +2,9 @@
 
 The page draws the finished graph once (Graphviz); each frame then rewrites a few boxes. Here every
 drawn box (a Value, or a neuron or layer box when collapsed) is an *item* with slots: 0 dimmed (not
-computed yet), 1 its fill, 2... the text of its rows under the title. A frame is the list of slots
-that changed since the frame before, so the page moves by applying (or undoing) only those.
+computed yet), 1 its fill, 2 its hover text, 3... the text of its rows under the title. A frame is
+the list of slots that changed since the frame before, so the page moves by applying (or undoing)
+only those.
 
 The texts and colours are read back from the labels that the drawing code writes (`draw_value`,
 `draw_graph`), so the page shows what `Stepper.draw(k)` draws; nothing here formats a grad itself.
@@ -23,28 +24,41 @@ import graphviz
 
 from autograd_lite.viz_base import DrawOptions, Moment, draw_value, kind_of, node_fill, use_grad_colours
 from autograd_lite.viz_collapse import Plan, box_outputs, box_title, plan
-from autograd_lite.viz_draw import draw_graph
-from autograd_lite.viz_names import fmt, forward_line, node_ids
+from autograd_lite.viz_draw import draw_graph, hover_lines
+from autograd_lite.viz_names import fmt, forward_line, node_ids, node_names
 from autograd_lite.viz_nodes import Node, is_constant, parents
 
-State = list[Any]  # [dimmed 0/1, fill, [row text, bold 0/1], ...]
+State = list[Any]  # [dimmed 0/1, fill, hover text, [row text, bold 0/1], ...]
+Look = tuple[str, str, list[list[Any]]]  # (fill, hover text, rows)
 
-_NODE = re.compile(r'^\t(\S+) \[label=<(<TABLE.*?</TABLE>)>', re.M)
+_NODE = re.compile(r'^\t(\S+) \[label=<(<TABLE.*?</TABLE>)>(.*)$', re.M)
+_TIP = re.compile(r'tooltip="((?:[^"\\]|\\.)*)"')
+_ESCAPE = re.compile(r"\\(.)")  # in a DOT string: \n, \l, \r end a line; \\ and \" are themselves
 _EDGE = re.compile(r"^\t(\S+) -> (\S+)(.*)$", re.M)
 _CELL = re.compile(r"<TD[^>]*>(.*?)</TD>")
 _FILL = re.compile(r'BGCOLOR="([^"]+)"')
 _DATA = re.compile(r"^(data|out) (.*?)( \| |$)")  # the value rows: "data ?" until computed
 
 
-def labels(source: str) -> dict[str, tuple[str, list[list[Any]]]]:
-    """Each table-labelled node of DOT source: its fill and its rows under the title (text, bold)."""
+def looks(source: str) -> dict[str, Look]:
+    """Each table-labelled node of DOT source: its fill, hover text and rows under the title (text, bold)."""
     found = {}
-    for node_id, label in _NODE.findall(source):
-        fill = _FILL.search(label)
+    for node_id, label, attrs in _NODE.findall(source):
+        fill, tip = _FILL.search(label), _TIP.search(attrs)
         rows = [[html.unescape(re.sub(r"<[^>]+>", "", cell)), int(cell.startswith("<B>"))]
                 for cell in _CELL.findall(label)[1:]]
-        found[node_id] = (fill.group(1) if fill else "#ffffff", rows)
+        hover = _ESCAPE.sub(_unescape, tip.group(1) if tip else "")
+        found[node_id] = (fill.group(1) if fill else "#ffffff", hover, rows)
     return found
+
+
+def _unescape(m: re.Match[str]) -> str:
+    return "\n" if m.group(1) in "nlr" else m.group(1)
+
+
+def labels(source: str) -> dict[str, tuple[str, list[list[Any]]]]:
+    """Each table-labelled node of DOT source: its fill and its rows under the title (text, bold)."""
+    return {node_id: (fill, rows) for node_id, (fill, _, rows) in looks(source).items()}
 
 
 def edges_into(source: str) -> dict[str, list[str]]:
@@ -96,6 +110,7 @@ class FrameBuilder:
     def __init__(self, rec: Any, opts: DrawOptions, page_source: str) -> None:
         self.rec, self.opts = rec, opts
         self.ids = node_ids(rec.order)
+        self.names = node_names(rec.order, opts.digits, opts.params)  # as the drawing names them
         # the boxes as the page draws them (its hide_constants may not be the Stepper's)
         self.laid: Plan | None = None if opts.collapse is None else plan(
             rec.order, opts.params, opts.collapse, opts.hide_constants)
@@ -123,17 +138,17 @@ class FrameBuilder:
         done = sorted((max(order[m] for m in it.members), i) for i, it in enumerate(self.items) if it.head)
         forward = [i for _, i in done]
         first = self._states(Moment(rec.initial, scale=rec.scale_for(self.opts.hide_constants)), None)
-        start: list[State] = [[1 if it.head else 0, fill, unknown(rows) if it.head else rows]
-                              for it, (fill, rows) in zip(self.items, first)]
+        start: list[State] = [[1 if it.head else 0, fill, tip, unknown(rows) if it.head else rows]
+                              for it, (fill, tip, rows) in zip(self.items, first)]
         frames = Frames(self.items, self.slots, start, forward=len(forward))
-        state = [[s[0], s[1], *s[2]] for s in start]
+        state = [[s[0], s[1], s[2], *s[3]] for s in start]
         frames.changes.append([])
         frames.lit.append([[], []])
         frames.captions.append(f"forward: the inputs and parameters of {rec.names[rec.root]}")
         frames.steps.append(-1)
         for f, i in enumerate(forward, 1):
-            fill, rows = first[i]
-            self._change(frames, state, {i: [0, fill, *rows]})
+            fill, tip, rows = first[i]
+            self._change(frames, state, {i: [0, fill, tip, *rows]})
             frames.lit.append(self._lit(i))
             line = self._forward_text(self.items[i], digits)
             frames.captions.append(f"forward {f} of {len(forward)}: {line}")
@@ -141,7 +156,8 @@ class FrameBuilder:
         for k in range(-1, len(rec.steps)):
             touched, moment = self._touched(k)
             states = self._states(moment, touched)
-            self._change(frames, state, {i: [0, fill, *rows] for i, (fill, rows) in zip(touched, states)})
+            self._change(frames, state, {i: [0, fill, tip, *rows]
+                                         for i, (fill, tip, rows) in zip(touched, states)})
             at = rec.root if k < 0 else rec.steps[k].node
             frames.lit.append(self._lit(self.item_of[at]))
             caption = seed_caption if k < 0 else rec.caption(k)
@@ -171,11 +187,12 @@ class FrameBuilder:
     def _items_of(self, nodes: Iterable[Node]) -> list[int]:
         return list(dict.fromkeys(self.item_of[n] for n in nodes if n in self.item_of))
 
-    def _states(self, moment: Moment, which: list[int] | None) -> list[tuple[str, list[list[Any]]]]:
-        """(fill, rows) of the items `which` (all: None) at `moment`, as the drawing code labels them."""
+    def _states(self, moment: Moment, which: list[int] | None) -> list[Look]:
+        """(fill, hover text, rows) of the items `which` (all: None) at `moment`, as the drawing code
+        labels them."""
         which = list(range(len(self.items))) if which is None else which
         if self.laid is not None:  # collapsed: the whole (small) drawing of the moment
-            drawn = labels(draw_graph(self.rec.root, self.opts, order=self.rec.order, moment=moment).source)
+            drawn = looks(draw_graph(self.rec.root, self.opts, order=self.rec.order, moment=moment).source)
             return [drawn[self.items[i].id] for i in which]
         out = []
         by_grad = use_grad_colours(self.opts, self.rec.order, moment)
@@ -185,9 +202,10 @@ class FrameBuilder:
             kind = kind_of(node, self.rec.root, self.opts.param_set)
             fill = node_fill(self.opts, by_grad, kind, grad, moment.scale)
             scratch = graphviz.Digraph()
-            draw_value(scratch, "x", node, kind, self.rec.names[node], grad, fill, self.opts.digits,
-                       Moment({}, final=moment.final & {node}))
-            out.append(labels("".join(scratch.body))["x"])
+            draw_value(scratch, "x", node, kind, self.names[node], grad, fill, self.opts.digits,
+                       Moment({}, final=moment.final & {node}),
+                       hover=hover_lines(node, kind, self.names, grad, self.opts.digits))
+            out.append(looks("".join(scratch.body))["x"])
         return out
 
     def _change(self, frames: Frames, state: list[list[Any]], new: dict[int, list[Any]]) -> None:
@@ -213,4 +231,4 @@ class FrameBuilder:
         return f"{box_title(box)} computes {shown}" + (f" and {len(outs) - 3} more" if len(outs) > 3 else "")
 
 
-__all__ = ["FrameBuilder", "Frames", "Item", "edges_into", "labels", "unknown"]
+__all__ = ["FrameBuilder", "Frames", "Item", "edges_into", "labels", "looks", "unknown"]

@@ -6,7 +6,7 @@ var box = (document.currentScript && document.currentScript.closest('.al-stepper
   || document.getElementById('__UID__');
 if (!box || box.getAttribute('data-frame') !== null) return;  // already running (a re-shown output)
 var D = JSON.parse(box.querySelector('.al-data').textContent);
-var MIN_ZOOM = 0.05, MAX_ZOOM = 8, READABLE = 0.6;
+var XLINK = 'http://www.w3.org/1999/xlink', MIN_ZOOM = 0.05, MAX_ZOOM = 8, READABLE = 0.6;
 var $ = function (sel) { return box.querySelector(sel); };
 var view = $('.al-view'), svg = view.querySelector('svg');
 box.classList.add('al-js');
@@ -27,7 +27,8 @@ D.items.forEach(function (it, i) {
     used.push(t); t.setAttribute('text-anchor', 'middle'); t.setAttribute('x', mid);
     return t;
   });
-  items.push({parts: it[1].map(function (id) { return gv[id]; }).filter(Boolean), bg: bg, rows: rows});
+  items.push({parts: it[1].map(function (id) { return gv[id]; }).filter(Boolean), bg: bg, rows: rows,
+              link: g.querySelector('a')});
   it[1].forEach(function (id) { itemOf[id] = i; });
   edgesOf.push([]);
 });
@@ -40,12 +41,13 @@ box.querySelectorAll('g.edge').forEach(function (g) {  // x*x: two edges with on
   edges.push(e);
 });
 
-// --- the state: slots per item (0 dimmed, 1 fill, 2... row [text, bold]); undo lists made once ----------
-var state = D.start.map(function (s) { return [s[0], s[1]].concat(s[2]); });
+// --- the state: slots per item (0 dimmed, 1 fill, 2 hover text, 3... row [text, bold]); undo made once ---
+function fresh() { return D.start.map(function (s) { return [s[0], s[1], s[2]].concat(s[3]); }); }
+var state = fresh();
 var undo = D.changes.map(function (changes) {
   return changes.map(function (c) { var old = state[c[0]][c[1]]; state[c[0]][c[1]] = c[2]; return old; });
 });
-state = D.start.map(function (s) { return [s[0], s[1]].concat(s[2]); });
+state = fresh();
 function draw(i, slot) {  // one slot of one item, in the DOM
   var it = items[i], v = state[i][slot];
   if (slot === 0) {
@@ -54,9 +56,10 @@ function draw(i, slot) {  // one slot of one item, in the DOM
       e.g.classList.toggle('al-dim', e.ends.some(function (j) { return j !== undefined && state[j][0]; }));
     });
   } else if (slot === 1) it.bg.setAttribute('fill', v);
-  else if (it.rows[slot - 2]) {
-    it.rows[slot - 2].textContent = v[0];
-    it.rows[slot - 2].setAttribute('font-weight', v[1] ? 'bold' : 'normal');
+  else if (slot === 2) { if (it.link) it.link.setAttributeNS(XLINK, 'xlink:title', v); }
+  else if (it.rows[slot - 3]) {
+    it.rows[slot - 3].textContent = v[0];
+    it.rows[slot - 3].setAttribute('font-weight', v[1] ? 'bold' : 'normal');
   }
 }
 state.forEach(function (s, i) { s.forEach(function (_, slot) { draw(i, slot); }); });

@@ -12,13 +12,13 @@ from autograd_lite.engine import Value
 from autograd_lite.losses import hinge
 from autograd_lite.nn import MLP
 from autograd_lite.stepper import Stepper
-from autograd_lite.stepper_frames import labels, unknown
+from autograd_lite.stepper_frames import looks, unknown
 from autograd_lite.stepper_html import page_drawing, page_options, stepper_data
 
 
 def replayed(data: dict[str, Any]) -> list[list[list[Any]]]:
     """Every frame's state, by applying each frame's changes to the one before."""
-    state = [[s[0], s[1], *s[2]] for s in data["start"]]
+    state = [[s[0], s[1], s[2], *s[3]] for s in data["start"]]
     frames = [[list(s) for s in state]]
     for changes in data["changes"][1:]:
         for item, slot, value in changes:
@@ -55,12 +55,12 @@ def test_each_backward_frame_is_the_steppers_picture_of_that_step(make) -> None:
     assert len(frames) == 1 + data["forward"] + 1 + len(stepper)  # leaves, forward, seed, steps
     ids = [item for item, _ in data["items"]]
     for k in range(len(stepper)):
-        drawn = labels(stepper.draw(k).source)
+        drawn = looks(stepper.draw(k).source)  # every box's fill, hover text and rows
         state = frames[data["forward"] + 2 + k]
-        assert {i: (s[1], s[2:]) for i, s in zip(ids, state)} == {i: (drawn[i][0], drawn[i][1]) for i in ids}
+        assert {i: (s[1], s[2], s[3:]) for i, s in zip(ids, state)} == {i: drawn[i] for i in ids}
         assert data["steps"][data["forward"] + 2 + k] == k
-    finished = labels(source)  # the page without JavaScript: the same as its last frame
-    assert [[0, *finished[i]] for i in ids] == [[s[0], s[1], s[2:]] for s in frames[-1]]
+    finished = looks(source)  # the page without JavaScript: the same as its last frame
+    assert [[0, *finished[i]] for i in ids] == [[s[0], s[1], s[2], s[3:]] for s in frames[-1]]
 
 
 def test_before_the_forward_pass_reaches_a_box_its_values_are_unknown() -> None:
@@ -69,7 +69,7 @@ def test_before_the_forward_pass_reaches_a_box_its_values_are_unknown() -> None:
     first, by_id = replayed(data)[0], {item: i for i, (item, _) in enumerate(data["items"])}
     neuron = next(b for b in stepper.plan.boxes if b.what == "neuron")
     state = first[by_id[neuron.id]]
-    assert state[0] == 1 and [row[0] for row in state[2:]] == ["out ?", "grad 0.0"]
+    assert state[0] == 1 and [row[0] for row in state[3:]] == ["out ?", "grad 0.0"]
     assert unknown([["data 1.5 | grad 0.0", 0], ["data 1.0, 2.0", 0]]) == [["data ? | grad 0.0", 0],
                                                                             ["data ?", 0]]
     inputs = next(b for b in stepper.plan.boxes if b.what == "inputs")

@@ -4,6 +4,7 @@ the frames (Next, Prev, Home, End, slider clicks) shows what arriving there dire
 
 from __future__ import annotations
 
+import html
 import random
 import re
 
@@ -94,6 +95,13 @@ def test_demo_network_steps_box_by_box_as_the_steppers_pictures(browser, tmp_pat
         assert state["ledger"] == stepper.ledger(k)
         assert state["fresh"] == stepper[k].ledger(stepper.names)
         assert state["caption"].startswith(stepper.caption(k))
+        if k == 10:  # hovering the box: what Graphviz writes for the Stepper's picture of this step
+            svg = stepper.draw(k).pipe(format="svg", encoding="utf-8")
+            title = re.search(rf"<title>{at}</title>\s*<g[^>]*><a xlink:title=\"([^\"]*)\"", svg)
+            hover = browser.execute_script("return arguments[0].querySelector('g.node.al-cur a')"
+                                           ".getAttribute('xlink:title')", box)
+            assert title and hover == html.unescape(title.group(1))
+            assert "grad" in hover
         for node_id, (fill, rows) in labels(picture).items():  # every box as the Stepper draws step k
             texts = state["nodes"][node_id][0]
             assert texts[len(texts) - len(rows):] == [text + " [bold]" * bold for text, bold in rows]
