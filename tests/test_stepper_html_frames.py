@@ -191,3 +191,20 @@ def test_any_way_to_a_frame_shows_what_arriving_there_directly_shows(browser, tm
         seen.add(f)
         assert state == direct[f], f"after {name}, frame {f}"
     assert len(seen) > last // 4  # the walk went through much of the pass, both ways
+
+
+def test_the_page_benchmark_measures_a_page(driver, tmp_path) -> None:
+    """benchmarks/stepper_html.py runs (on this module's Chromium); no timing is checked."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "stepper_html.py"
+    spec = importlib.util.spec_from_file_location("bench_stepper_html", path)
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    (name, stepper), = bench.pages(quick=True).items()
+    row = bench.measure(driver, stepper, tmp_path, 0.3)
+    assert name == "chain of 20 tanh" and row["steps"] == 40
+    assert set(row) == {"steps", "build s", "MB", "load s", "step ms", "painted fps", "play fps"}
+    assert all(row[k] > 0 for k in row)
