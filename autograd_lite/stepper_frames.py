@@ -111,6 +111,7 @@ class FrameBuilder:
         self.rec, self.opts = rec, opts
         self.ids = node_ids(rec.order)
         self.names = node_names(rec.order, opts.digits, opts.params)  # as the drawing names them
+        self.scale = rec.scale_for(opts.hide_constants)  # the grad of the darkest colour
         # the boxes as the page draws them (its hide_constants may not be the Stepper's)
         self.laid: Plan | None = None if opts.collapse is None else plan(
             rec.order, opts.params, opts.collapse, opts.hide_constants)
@@ -137,7 +138,7 @@ class FrameBuilder:
         # an item is computed when the last of its nodes is: the forward frames in that order
         done = sorted((max(order[m] for m in it.members), i) for i, it in enumerate(self.items) if it.head)
         forward = [i for _, i in done]
-        first = self._states(Moment(rec.initial, scale=rec.scale_for(self.opts.hide_constants)), None)
+        first = self._states(Moment(rec.initial, scale=self.scale), None)
         start: list[State] = [[1 if it.head else 0, fill, tip, unknown(rows) if it.head else rows]
                               for it, (fill, tip, rows) in zip(self.items, first)]
         frames = Frames(self.items, self.slots, start, forward=len(forward))
@@ -169,7 +170,7 @@ class FrameBuilder:
 
     def _touched(self, k: int) -> tuple[list[int], Moment]:
         """The items step k (k = -1: the seed) changes, and the moment to draw them at."""
-        rec, scale = self.rec, self.rec.scale_for(self.opts.hide_constants)
+        rec, scale = self.rec, self.scale
         if k >= 0 and self.laid is not None:
             return list(range(len(self.items))), rec.moment(k, hide_constants=self.opts.hide_constants,
                                                             digits=self.opts.digits)
