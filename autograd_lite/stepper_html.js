@@ -32,13 +32,11 @@ D.items.forEach(function (it, i) {
   it[1].forEach(function (id) { itemOf[id] = i; });
   edgesOf.push([]);
 });
-var edges = [];
 box.querySelectorAll('g.edge').forEach(function (g) {  // x*x: two edges with one title
   var ends = g.querySelector('title').textContent.split('->').map(function (e) { return e.split(':')[0]; });
   var e = {g: g, ends: [itemOf[ends[0]], itemOf[ends[1]]]}, title = ends.join('->');
   (edgesByTitle[title] = edgesByTitle[title] || []).push(g);
   e.ends.forEach(function (i) { if (i !== undefined) edgesOf[i].push(e); });
-  edges.push(e);
 });
 
 // --- the state: slots per item (0 dimmed, 1 fill, 2 hover text, 3... row [text, bold]); undo made once ---
@@ -89,7 +87,9 @@ function show(f, centre) {
   f = Math.max(0, Math.min(last, f));
   var touched = {};
   function set(changes, values) {
-    changes.forEach(function (c, j) { state[c[0]][c[1]] = values ? values[j] : c[2]; touched[c[0] + ',' + c[1]] = c; });
+    changes.forEach(function (c, j) {
+      state[c[0]][c[1]] = values ? values[j] : c[2]; touched[c[0] + ',' + c[1]] = c;
+    });
   }
   for (; frame < f; frame++) set(D.changes[frame + 1]);
   for (; frame > f; frame--) set(D.changes[frame], undo[frame]);
@@ -98,8 +98,12 @@ function show(f, centre) {
   lit.forEach(function (g) { g.classList.remove('al-cur', 'al-edge-cur'); });
   lit = [];
   var at = D.lit[f], cur = [];
-  at[0].forEach(function (i) { items[i].parts.forEach(function (g) { g.classList.add('al-cur'); lit.push(g); cur.push(g); }); });
-  at[1].forEach(function (t) { (edgesByTitle[t] || []).forEach(function (g) { g.classList.add('al-edge-cur'); lit.push(g); }); });
+  at[0].forEach(function (i) {
+    items[i].parts.forEach(function (g) { g.classList.add('al-cur'); lit.push(g); cur.push(g); });
+  });
+  at[1].forEach(function (t) {
+    (edgesByTitle[t] || []).forEach(function (g) { g.classList.add('al-edge-cur'); lit.push(g); });
+  });
   if (at[0].length) box.setAttribute('data-current', D.items[at[0][0]][0]);
   else box.removeAttribute('data-current');
   caption.textContent = D.captions[f];
@@ -132,7 +136,8 @@ Array.prototype.slice.call(svg.childNodes).forEach(function (n) { pan.appendChil
 svg.appendChild(pan);
 function cull(s, u) {  // shown: what is within half a view of the view; hidden: beyond two views
   var near = function (w, m) {
-    return w.r >= cx - m * s.w / u && w.l <= cx + m * s.w / u && w.b >= cy - m * s.h / u && w.t <= cy + m * s.h / u;
+    var x = m * s.w / u, y = m * s.h / u;
+    return w.r >= cx - x && w.l <= cx + x && w.b >= cy - y && w.t <= cy + y;
   };
   where.forEach(function (w) {
     var show = w.shown ? near(w, 2.5) : near(w, 1);
@@ -146,7 +151,8 @@ function render() {
     svg.setAttribute('viewBox', '0 0 ' + s.w + ' ' + s.h);
     laid = s;
   }
-  pan.setAttribute('transform', 'translate(' + (s.w / 2 - u * cx) + ' ' + (s.h / 2 - u * cy) + ') scale(' + u + ')');
+  pan.setAttribute('transform',
+                   'translate(' + (s.w / 2 - u * cx) + ' ' + (s.h / 2 - u * cy) + ') scale(' + u + ')');
   cull(s, u);
   box.setAttribute('data-zoom', zoom.toFixed(4));
   zoomText.textContent = Math.round(zoom * 100) + '%';
@@ -162,7 +168,8 @@ function zoomTo(z, px, py) {  // keep the SVG point under (px, py) (view pixels)
 }
 function fit() { cx = X0 + W / 2; cy = Y0 + H / 2; zoom = Math.max(MIN_ZOOM, fitZoom()); render(); }
 function reveal(gs) {  // pan (never zoom) so that the current node is in sight, with a margin
-  var r = {l: Infinity, t: Infinity, r: -Infinity, b: -Infinity}, o = svg.getBoundingClientRect(), u = PX * zoom;
+  var r = {l: Infinity, t: Infinity, r: -Infinity, b: -Infinity}, o = svg.getBoundingClientRect();
+  var u = PX * zoom;
   gs.forEach(function (g) {  // on screen (from where it is in the graph: it may not be displayed)
     var w = g.alBox, x = o.left + laid.w / 2, y = o.top + laid.h / 2;
     r.l = Math.min(r.l, x + u * (w.l - cx)); r.r = Math.max(r.r, x + u * (w.r - cx));
