@@ -139,6 +139,12 @@ class Value:
     def __mul__(self, other: Operand) -> Value:
         return _binary(ops.MUL, self, other)
 
+    def __truediv__(self, other: Operand) -> Value:
+        if _data(other) == 0:
+            raise ZeroDivisionError(f"division by zero: {describe(self)} / {describe(other)}; "
+                                    "the divisor must not be 0")
+        return apply(ops.DIV, self, other)
+
     def __pow__(self, exponent: Operand) -> Value:
         if isinstance(exponent, Value):
             return apply(ops.POW, self, exponent)
@@ -182,12 +188,6 @@ class Value:
 
     def __sub__(self, other: Operand) -> Value:  # x - y = x + (-y)
         return self + (-other)
-
-    def __truediv__(self, other: Operand) -> Value:  # x / y = x * y^-1
-        if _data(other) == 0:
-            raise ZeroDivisionError(f"division by zero: {describe(self)} / {describe(other)}; "
-                                    "the divisor must not be 0")
-        return self * other**-1
 
     def __radd__(self, other: Number) -> Value:  # 2 + x
         return self + other
@@ -396,7 +396,7 @@ def _infinite_slope(op: Op, data: float, args: Any, i: int) -> float:
     """Where Python raises for a derivative that is infinite, use inf as NumPy and PyTorch do."""
     import numpy  # only on this rare path, so the engine itself needs no NumPy
 
-    with numpy.errstate(divide="ignore", over="ignore"):
+    with numpy.errstate(all="ignore"):  # inf is the answer here: never print NumPy's warnings
         return float(op.local_grads(numpy, numpy.float64(data), *map(numpy.float64, args))[i])
 
 

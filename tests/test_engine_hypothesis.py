@@ -42,12 +42,12 @@ NATIVE: dict[str, Any] = {
 }
 
 
-def positive(a):  # a * a + 0.5 > 0 in both worlds
+def positive(a, choice: int = 0):  # a * a + 0.5 > 0 in both worlds
     return a * a + 0.5
 
 
-def away_from_zero(a):  # |.| >= 0.5, either sign
-    return (a * a + 0.5) * (1 if number(a) >= 0 else -1)
+def away_from_zero(a, choice: int):  # |.| >= 0.5, of either sign (not a's: that would jump at 0)
+    return positive(a) * (1 if choice % 2 else -1)
 
 
 # Inputs moved into an op's domain, written with operators so they run on Values and tensors alike.
@@ -94,7 +94,7 @@ def step(name: str, args: list, choice: int, lib: str):
         return DERIVED[name](*args)
     op = OPS[name]
     moves = DOMAIN.get(name, ())
-    args = [move(a) if move is not None else a for a, move in zip(args, moves)] + args[len(moves):]
+    args = [move(a, choice) if move is not None else a for a, move in zip(args, moves)] + args[len(moves):]
     param = None
     if op.has_param:
         options = PARAMS.get(name, [0.5])
