@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -27,12 +28,36 @@ Number: TypeAlias = int | float
 Operand: TypeAlias = "Value | int | float"
 
 
-class _State:
-    """Switches that change how ops are recorded (see no_grad, detect_anomaly)."""
+class _State(threading.local):
+    """Switches that change how ops are recorded (see no_grad, detect_anomaly).
 
-    grad_enabled = True  # record parents so that backward() can run
-    anomaly = False  # raise at the first nan/inf in forward or backward
+    Each thread has its own (as PyTorch's grad mode): `no_grad()` in an evaluation thread
+    leaves a training thread recording. A new thread starts from the class defaults."""
+
     recording: str | None = None  # set by the tape: reading .data to branch is an error
+    usual = True  # grad_enabled and not anomaly: what making a node checks, in one look-up
+    _grad_enabled = True
+    _anomaly = False
+
+    @property
+    def grad_enabled(self) -> bool:
+        """Record parents so that backward() can run."""
+        return self._grad_enabled
+
+    @grad_enabled.setter
+    def grad_enabled(self, on: bool) -> None:
+        self._grad_enabled = on
+        self.usual = on and not self._anomaly
+
+    @property
+    def anomaly(self) -> bool:
+        """Raise at the first nan/inf in forward or backward."""
+        return self._anomaly
+
+    @anomaly.setter
+    def anomaly(self, on: bool) -> None:
+        self._anomaly = on
+        self.usual = self._grad_enabled and not on
 
 
 state = _State()
@@ -283,11 +308,16 @@ def _build(node: Value, data: float, parents: tuple[Value, ...], rule: Op | None
     Nothing is computed for backward here: a rule is evaluated when backward reaches its
     node, from the values the graph holds then (as micrograd's closures read `.data`), so
     a changed `.data` is never silently ignored."""
-    if state.anomaly and rule is not None and not math.isfinite(data):
-        raise FloatingPointError(f"anomaly: {_call(rule, parents, param)} produced {data}")
     node.data = data
     node.grad = 0.0
     node.label = label
+    if state.usual:  # the common case, decided by one look-up of this thread's modes
+        node._prev = parents
+        node._rule = rule
+        node._param = param
+        return node
+    if state.anomaly and rule is not None and not math.isfinite(data):
+        raise FloatingPointError(f"anomaly: {_call(rule, parents, param)} produced {data}")
     if state.grad_enabled:
         node._prev = parents
         node._rule = rule
