@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeAlias, overload
 
-from autograd_lite import ops
+from autograd_lite import graph_copy, ops
 from autograd_lite.ops import Op, scalar_math
 
 Number: TypeAlias = int | float
@@ -150,6 +150,10 @@ class Value:
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """pickle and copy.deepcopy: the whole graph as a flat list, parents first (graph_copy.py)."""
+        return graph_copy.reduce(self, topological_order(self) if self._prev else [self])
 
     def __float__(self) -> float:
         if state.recording is not None:  # a number taken out of the graph is the same in every replay
