@@ -19,6 +19,8 @@ a derivative -- ``Value.backward``, the step-by-step stepper, the tape and the
 edge labels of graph drawings -- reads it from :data:`OPS`, so a rule is never
 written twice.
 
+Your own op is one more row: ``define_op`` (custom_ops.py) writes it into OPS.
+
 Ops whose name ends in a number-valued parameter (``powc`` for ``x ** 3``,
 ``leaky_relu`` for its slope) receive that parameter as their last input; it
 is a plain number, not a node, and gets no gradient.
@@ -55,8 +57,6 @@ class scalar_math(metaclass=_ScalarMathType):  # noqa: N801 - used like a module
     tan = staticmethod(lambda x: math.nan if math.isinf(x) else math.tan(x))  # raises ValueError)
     arctan = staticmethod(math.atan)
     abs = staticmethod(abs)
-    maximum = staticmethod(max)
-    minimum = staticmethod(min)
     pi = math.pi
     e = math.e
 
