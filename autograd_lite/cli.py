@@ -91,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "accuracy, and write the model (JSON), the loss curves, the decision boundary and\n"
                     "one example's computation graph to --out.",
         epilog="defaults per dataset (every one can be changed):\n" + "\n".join(
-            f"  {name:<8} {_describe_recipe(r)}" for name, r in RECIPES.items()))
+            f"  {name:<8} {_describe_recipe(r)}" for name, r in RECIPES.items())
+        + f"\n\nexit codes: 0 done, 1 failed (e.g. training diverged), 2 bad arguments, {INTERRUPTED} "
+          "interrupted\n(Ctrl-C: the outputs of the epochs finished so far are written first)")
     train.add_argument("dataset", choices=DATASETS, help="what to learn")
     train.add_argument("--hidden", type=_sizes, help="hidden layer sizes, e.g. 16,16 (none: no hidden layer)")
     train.add_argument("--activation", choices=[a for a in ACTIVATIONS if a != "linear"],

@@ -131,6 +131,7 @@ def test_help_and_version(capsys) -> None:
     code, out, _ = run(capsys, "train", "--help")
     assert code == 0 and "--hidden" in out
     assert "  moons    --hidden 16,16 --activation relu --loss hinge --optimizer sgd --lr 0.5" in out
+    assert "exit codes: 0 done, 1 failed (e.g. training diverged), 2 bad arguments, 130 interrupted" in out
     code, out, _ = run(capsys, "--version")
     assert code == 0 and out.startswith("autograd-lite ")
 
