@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -199,3 +201,17 @@ def test_ctrl_c_in_a_callback_is_the_same_path(tmp_path, capsys, monkeypatch) ->
     assert "interrupted after 1 epochs; writing what there is" in out
     assert "autograd-lite: interrupted (exit code 130); the outputs are those of 1 finished epochs" in err
     assert len(json.loads((tmp_path / "history.json").read_text())["loss"]) == 1
+
+
+def test_graph_svg_draws_an_example_the_model_still_learns_from(tmp_path, capsys) -> None:
+    pytest.importorskip("autograd_lite.viz")
+    if shutil.which("dot") is None:
+        pytest.skip("needs Graphviz's dot")
+    code, _, _ = run(capsys, "train", "moons", "--epochs", "2", "--hidden", "4", "--loss", "hinge",
+                     "--out", str(tmp_path), "--no-progress")
+    svg = (tmp_path / "graph.svg").read_text(encoding="utf-8")
+    why = re.search(r"training example (\d+) \(label -?\d\): ([a-z ,]+); loss ([\d.]+)", svg)
+    assert code == 0 and why is not None and float(why.group(3)) > 0
+    assert why.group(2) in ("misclassified, the one with the largest loss",
+                            "classified right but inside the margin")
+    assert re.search(r'fill="#(?!ffffff)[0-9a-f]{6}"', svg)  # grads are not all 0: something is coloured
