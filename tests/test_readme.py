@@ -15,7 +15,7 @@ import tokenize
 from pathlib import Path
 from typing import Any
 
-from autograd_lite import Value
+from autograd_lite import Value, ops
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -55,25 +55,31 @@ def test_readme_python_blocks_run_and_print_what_their_comments_say(tmp_path, mo
     monkeypatch.chdir(tmp_path)  # examples that save files write them here
     namespace: dict[str, Any] = {"__name__": "__readme__"}
     wrong, checked = [], 0
-    for i, block in enumerate(python_blocks()):
-        name = f"README.md python block {i + 1}"
-        printed: dict[int, list[str]] = {}
+    built_in = dict(ops.OPS)
+    try:
+        for i, block in enumerate(python_blocks()):
+            name = f"README.md python block {i + 1}"
+            printed: dict[int, list[str]] = {}
 
-        def capture(*args: Any, sep: str = " ", end: str = "\n", file: Any = None, flush: bool = False,
-                    _name: str = name, _printed: dict[int, list[str]] = printed) -> None:
-            caller = sys._getframe(1)
-            if file is not None or caller.f_code.co_filename != _name:  # not the README's own print
-                print(*args, sep=sep, end=end, file=file, flush=flush)
-                return
-            _printed.setdefault(caller.f_lineno, []).append(sep.join(map(str, args)) + end)
+            def capture(*args: Any, sep: str = " ", end: str = "\n", file: Any = None, flush: bool = False,
+                        _name: str = name, _printed: dict[int, list[str]] = printed) -> None:
+                caller = sys._getframe(1)
+                if file is not None or caller.f_code.co_filename != _name:  # not the README's own print
+                    print(*args, sep=sep, end=end, file=file, flush=flush)
+                    return
+                _printed.setdefault(caller.f_lineno, []).append(sep.join(map(str, args)) + end)
 
-        namespace["print"] = capture
-        exec(compile(block, name, "exec"), namespace)  # noqa: S102
-        for line, claim in print_claims(block).items():
-            checked += 1
-            out = "".join(printed.get(line, []))
-            if not matches(claim, out):
-                wrong.append(f"{name}, line {line}: the comment says {claim!r}, it printed {out.strip()!r}")
+            namespace["print"] = capture
+            exec(compile(block, name, "exec"), namespace)  # noqa: S102
+            for line, claim in print_claims(block).items():
+                checked += 1
+                out = "".join(printed.get(line, []))
+                if not matches(claim, out):
+                    wrong.append(f"{name}, line {line}: the comment says {claim!r}, "
+                                 f"it printed {out.strip()!r}")
+    finally:  # the ops the README defines (define_op) leave with it: other tests loop over ops.OPS
+        ops.OPS.clear()
+        ops.OPS.update(built_in)
     assert wrong == []
     assert checked >= 8  # the checks did run
 
