@@ -134,13 +134,13 @@ var where = Array.prototype.slice.call(svg.querySelectorAll('g.node, g.edge')).m
 });
 Array.prototype.slice.call(svg.childNodes).forEach(function (n) { pan.appendChild(n); });
 svg.appendChild(pan);
-function cull(s, u) {  // shown: what is within half a view of the view; hidden: beyond two views
+function cull(s, u) {  // shown: what is within half a view of the view; hidden: beyond one and a half
   var near = function (w, m) {
     var x = m * s.w / u, y = m * s.h / u;
     return w.r >= cx - x && w.l <= cx + x && w.b >= cy - y && w.t <= cy + y;
   };
   where.forEach(function (w) {
-    var show = w.shown ? near(w, 2.5) : near(w, 1);
+    var show = w.shown ? near(w, 1.5) : near(w, 0.5);
     if (show !== w.shown) { w.shown = show; w.g.style.display = show ? '' : 'none'; }
   });
 }

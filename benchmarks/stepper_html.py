@@ -3,6 +3,7 @@
     python benchmarks/stepper_html.py                  # the four pages below
     python benchmarks/stepper_html.py --quick          # a short chain only: checks the script
     python benchmarks/stepper_html.py --source DIR     # measure the autograd_lite in DIR (an old checkout)
+    python benchmarks/stepper_html.py --only chain     # the pages whose name contains "chain"
 
 Pages: a chain of 250 tanh layers (500 backward steps, 1,000 frames), and micrograd's demo network
 MLP(2, [16, 16, 1]) on one example's hinge loss, whole and one box per neuron or layer. In headless
@@ -117,6 +118,7 @@ def measure(driver: Any, stepper: Any, folder: Path, play_seconds: float) -> dic
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short chain only")
+    parser.add_argument("--only", default="", help="the pages whose name contains this (e.g. chain)")
     parser.add_argument("--source", type=Path, default=HERE.parent, help="the checkout to measure")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(args.source.resolve()))
@@ -127,6 +129,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     try:
         with tempfile.TemporaryDirectory() as folder:
             for name, stepper in pages(args.quick).items():
+                if args.only not in name:
+                    continue
                 row = {"page": name, **measure(driver, stepper, Path(folder), 3.0 if args.quick else 5.0)}
                 rows.append(row)
                 print("  ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
