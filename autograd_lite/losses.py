@@ -109,8 +109,9 @@ def log_softmax(logits: Sequence[Value]) -> list[Value]:
 def cross_entropy(logits: Sequence[Value], target: int) -> Value:
     """-log(softmax(logits)[target]) = log(sum_j e^z_j) - z_target, as torch's F.cross_entropy.
 
-    Stable: the largest logit m is subtracted first (a constant, so gradients do not
-    change), so every e^(z - m) is at most 1 and never overflows.
+    Stable: the largest logit m is subtracted first, so every e^(z - m) is at most 1 and
+    never overflows (the shift cancels: m's gradient is 0 up to rounding). m is a node, an
+    op (ops.MAX), not a number read from .data, so a tape replays logits of any size.
     """
     if isinstance(logits, Value) or not isinstance(logits, Sequence) or len(logits) < 2:
         raise ValueError("cross_entropy needs one logit per class (a list of at least 2 Values); for two "
@@ -205,14 +206,13 @@ def _log_at_least(x: Value, eps: float) -> Value:
 
 
 def _shifted(logits: Sequence[Value], where: str) -> list[Value]:
-    """z - max(z), for the log-sum-exp trick; the max is a constant (its .data)."""
+    """z - max(z), for the log-sum-exp trick, with the max a node (ops.MAX): the same graph for
+    every batch. Infinite or nan logits give nan, as in PyTorch."""
     if not logits:
         raise ValueError(f"{where}: no logits")
     zs = [z if isinstance(z, Value) else Value(z) for z in logits]
-    m = max(z.data for z in zs)
-    if not math.isfinite(m):
-        raise ValueError(f"{where}: the largest logit is {m}; the model's output is not finite")
-    return [z - m for z in zs]
+    minus_m = -apply(ops.MAX, *zs)  # one node for -m, read by every z + (-m)
+    return [z + minus_m for z in zs]
 
 
 def mean(terms: list[Value]) -> Value:

@@ -237,6 +237,31 @@ AT_LEAST = rule("at_least", "max(·, lo)",
                 lambda xp, out, x, lo: (xp.ones_like(x),),
                 has_param=True, local_text=("1",))
 
+# max(x1..xn): the largest input (nan if any is nan). d/dxi = 1 for the largest, shared evenly
+# when several tie (as torch.amax). cross_entropy subtracts it for the log-sum-exp trick: as a
+# node, not a number read from .data, so the graph never depends on the data and a tape
+# replays logits of any size. (Its gradient there is 0 up to rounding: the shift cancels.)
+def _max(xp: Any, *xs: Any) -> Any:
+    m = xs[0]
+    for x in xs[1:]:
+        m = xp.where((x > m) | (x != x), x, m)  # a nan wins, so it propagates
+    return m
+
+
+def _max_grads(xp: Any, out: Any, *xs: Any) -> tuple[Any, ...]:
+    hits = [xp.where(x == out, 1.0, 0.0) for x in xs]
+    ties = sum(hits[1:], hits[0])
+    # a nan max equals no input: 0 / 0, nan for every input, as torch.amax
+    return tuple([xp.where(ties == 0, math.nan, h / xp.where(ties == 0, 1.0, ties)) for h in hits])
+
+
+def _max_text(n: int) -> tuple[str, ...]:  # [x = out] / (how many inputs equal out), in Python
+    ties = " + ".join(f"({{{j}}} == {{out}})" for j in range(n))
+    return tuple(f"({{{i}}} == {{out}}) / ({ties})" if n > 1 else "1" for i in range(n))
+
+
+MAX = rule("max", "max", _max, _max_grads, local_text=_max_text)
+
 # d/dx |x| = sign(x) (0 at the kink, as PyTorch)
 ABS = rule("abs", "abs",
            lambda xp, x: xp.abs(x),

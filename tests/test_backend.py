@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autograd_lite.backend import auto_gradients, eager_gradients, tape_gradients, tape_loss
+from autograd_lite.engine import Value, value_sum
 from autograd_lite.losses import cross_entropy, hinge
 from autograd_lite.nn import MLP
 from autograd_lite.tape import TapeError
@@ -67,21 +68,49 @@ def test_auto_backend_falls_back_to_eager_with_one_warning() -> None:
         assert auto_gradients(model, X.tolist(), y.tolist(), peeking) == first
 
 
+def shifted_cross_entropy(logits: list[Value], target: int) -> Value:
+    """cross_entropy the old way: the largest logit, read from .data, subtracted as a constant."""
+    m = max(z.data for z in logits)
+    shifted = [z - m for z in logits]
+    return value_sum([z.exp() for z in shifted]).log() - shifted[target]
+
+
 def test_auto_backend_redoes_a_batch_eagerly_when_its_replay_fails() -> None:
-    # cross_entropy subtracts the largest logit, a constant the tape takes from its first batch
+    # The max subtracted from .data is a constant the tape takes from its first batch
     # (harmless there); logits of 800 on a later batch then overflow exp() in the replay only.
     results = []
     for backend in (eager_gradients, auto_gradients):
         model = MLP(1, [2], seed=0)
         for neuron, w in zip(model.layers[0].neurons, (1.0, -1.0)):
             neuron.w[0].data = w
-        backend(model, [[0.0], [0.1]], [0, 1], cross_entropy)  # records the tape
+        backend(model, [[0.0], [0.1]], [0, 1], shifted_cross_entropy)  # records the tape
         model.zero_grad()
-        mean, outputs = backend(model, [[800.0], [0.2]], [0, 1], cross_entropy)
+        mean, outputs = backend(model, [[800.0], [0.2]], [0, 1], shifted_cross_entropy)
         results.append((mean, outputs, [p.grad for p in model.parameters()]))
     (m1, o1, g1), (m2, o2, g2) = results
     assert math.isfinite(m1) and m2 == m1 and o2 == o1
     assert g2 == g1  # the failed replay left no half-added gradients behind
+
+
+def test_cross_entropy_replays_logits_1600_times_larger_like_eager() -> None:
+    # cross_entropy subtracts the largest logit as a node (ops.MAX), not a number from .data:
+    # the graph is the same for every batch, so the tape recorded on logits near 1 replays logits
+    # 1,600 times larger, past exp's overflow at 709.
+    results = []
+    for backend in (eager_gradients, tape_gradients):
+        model = MLP(2, [4, 3], seed=1)
+        backend(model, [[0.5, -1.0], [1.0, 0.3], [-0.2, 0.8]], [0, 1, 2], cross_entropy)  # records the tape
+        for p in model.parameters():
+            p.data *= 40.0  # a linear last layer on relu: the logits grow 1,600-fold
+        model.zero_grad()
+        mean, outputs = backend(model, [[0.5, -1.0], [1.0, 0.3], [-0.2, 0.8]], [2, 0, 1], cross_entropy)
+        results.append((mean, outputs, [p.grad for p in model.parameters()]))
+        for p in model.parameters():
+            p.data /= 40.0
+    (m1, o1, g1), (m2, o2, g2) = results
+    assert max(abs(z) for row in o1 for z in row) > 709 and math.isfinite(m1)
+    assert m2 == pytest.approx(m1, rel=1e-12) and np.allclose(o2, o1, rtol=1e-12, atol=0)
+    assert np.allclose(g2, g1, rtol=1e-12, atol=1e-15)
 
 
 def test_a_saturated_binary_cross_entropy_replays_like_eager() -> None:

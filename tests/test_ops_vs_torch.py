@@ -138,8 +138,17 @@ def test_at_least_is_a_clamp_whose_shift_is_a_constant() -> None:
               lambda t: torch.where(t < 1e-12, t - t.detach() + 1e-12, t).log() * t)
 
 
+@pytest.mark.parametrize("xs", [[0.3, -1.2, 2.0], [-2.0, 5.0], [3.0, 3.0], [1.0, 4.0, 4.0], [5.0]])
+def test_max_is_torchs_amax_ties_sharing_the_gradient(xs: list[float]) -> None:
+    from autograd_lite.ops import MAX
+    weights = [0.5, -1.5, 2.0][:len(xs)]
+    check(lambda *v: apply(MAX, *v) * sum(w * x for w, x in zip(weights, v)), xs,
+          lambda *t: torch.stack(t).amax() * sum(w * x for w, x in zip(weights, t)))
+
+
 def test_every_op_in_the_table_is_tested() -> None:
-    tested = {"add", "mul", "sum", "powc", "pow", "leaky_relu", "at_least", "dot"} | set(UNARY) | set(BINARY)
+    tested = {"add", "mul", "sum", "powc", "pow", "leaky_relu", "at_least", "dot", "max"}
+    tested |= set(UNARY) | set(BINARY)
     assert set(OPS) <= tested, set(OPS) - tested
 
 
@@ -163,8 +172,9 @@ NATIVE = {
     "abs": torch.abs, "sin": torch.sin, "cos": torch.cos, "leaky_relu": torch.nn.functional.leaky_relu,
     "sum": lambda *xs: torch.stack(xs).sum(), "at_least": AtLeast.apply,
     "dot": lambda w, x, b: w * x + b,  # one weight, one input, the bias
+    "max": lambda *xs: torch.stack(xs).amax(),
 }
-ARITY = {"sum": 3, "dot": 3}
+ARITY = {"sum": 3, "dot": 3, "max": 3}
 PARAMS = {"powc": [0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, -0.5], "leaky_relu": [0.1], "at_least": [1e-12]}
 SPECIAL = [math.nan, math.inf, -math.inf]
 

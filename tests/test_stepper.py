@@ -334,7 +334,8 @@ POSITIVE_ONLY = {"log", "pow", "powc"}  # (the base of a power: x ** 2.5 needs x
 def test_ledger_formulas_give_the_rules_local_derivatives(sizes: list[float], negative: list[bool],
                                                           param: float) -> None:
     for op in (OPS[name] for name in sorted(BUILTIN_OPS)):  # (define_op ops of other tests: no formula)
-        n_inputs = {"sum": 3, "dot": 5}.get(op.name, op.local_grads.__code__.co_argcount - 2 - op.has_param)
+        n_inputs = {"sum": 3, "dot": 5, "max": 3}.get(op.name,
+                                                       op.local_grads.__code__.co_argcount - 2 - op.has_param)
         # kept away from kinks (relu, abs at 0) and out of domains (log of a negative)
         xs = [x if not neg or (op.name in POSITIVE_ONLY and i == 0) else -x
               for i, (x, neg) in enumerate(zip(sizes[:n_inputs], negative))]
