@@ -18,6 +18,8 @@ import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
 from autograd_lite.engine import Value, describe
 
 
@@ -52,18 +54,27 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter from its .grad. A failed step changes nothing: every new value
         (and the optimizer's state) is computed before any parameter is assigned."""
-        name = type(self).__name__
-        for i, p in enumerate(self.params):
-            if not math.isfinite(p.grad):
-                raise FloatingPointError(f"{name}.step: parameter {i} {describe(p)} has grad "
-                                         f"{p.grad}; the loss or the model overflowed (try a smaller lr)")
+        self.step_from(None)
+
+    def step_from(self, arrays: tuple[np.ndarray, np.ndarray] | None) -> None:
+        """step(), given every parameter's .data and .grad as two arrays in self.params' order
+        (Tape.run_for returns them): the same numbers, without reading them from each Value.
+        They must be what the parameters hold now; None reads them (that is step())."""
+        vectorized = self._vectorized()
+        if not vectorized:
+            self._check_grads()  # before a subclass's update() sees them
         saved = {key: list(getattr(self, key)) for key in self.state}
         try:
-            new = [p.data - self.update(i, p.grad, p.data) for i, p in enumerate(self.params)]
-            for i, (p, x) in enumerate(zip(self.params, new)):
-                if not math.isfinite(x):
-                    raise FloatingPointError(f"{name}.step: parameter {i} {describe(p)} would become {x}; "
-                                             f"nothing was changed (try a smaller lr)")
+            if vectorized:
+                new = self._new_data(arrays)
+            else:
+                new = [p.data - self.update(i, p.grad, p.data) for i, p in enumerate(self.params)]
+            if not math.isfinite(sum(new)):  # a nan or inf grad makes its new value nan or inf too
+                self._check_grads()
+                for i, (p, x) in enumerate(zip(self.params, new)):
+                    if not math.isfinite(x):
+                        raise FloatingPointError(f"{type(self).__name__}.step: parameter {i} {describe(p)} "
+                                                 f"would become {x}; nothing was changed (try a smaller lr)")
         except BaseException:
             for key, values in saved.items():
                 setattr(self, key, values)
@@ -72,9 +83,36 @@ class Optimizer:
             p.data = x
         self.steps += 1
 
+    def _check_grads(self) -> None:
+        for i, p in enumerate(self.params):
+            if not math.isfinite(p.grad):
+                raise FloatingPointError(f"{type(self).__name__}.step: parameter {i} {describe(p)} has grad "
+                                         f"{p.grad}; the loss or the model overflowed (try a smaller lr)")
+
+    def _new_data(self, arrays: tuple[np.ndarray, np.ndarray] | None) -> list[float]:
+        """p.data - update(i, p.grad, p.data) for every parameter, in one NumPy pass: the same
+        float operations in the same order, so the same numbers, bit for bit (tests/test_optim.py)."""
+        if arrays is None:
+            arrays = (np.array([p.data for p in self.params], dtype=float),
+                      np.array([p.grad for p in self.params], dtype=float))
+        data, grads = arrays
+        with np.errstate(all="ignore"):  # overflow is found by step(), as for Python floats
+            new: list[float] = (data - self._updates(grads, data)).tolist()
+        return new
+
     def update(self, i: int, grad: float, data: float) -> float:
         """How much to subtract from parameter i; subclasses keep their per-parameter state by i."""
         raise NotImplementedError
+
+    def _updates(self, grads: np.ndarray, data: np.ndarray) -> np.ndarray:
+        """update() for every parameter at once (the built-in optimizers; state lists in, lists out)."""
+        raise NotImplementedError
+
+    def _vectorized(self) -> bool:
+        """Whether _updates stands for update: the class that defines update defines _updates too (a
+        subclass that writes its own update is stepped by it, one parameter at a time)."""
+        owner = next(c for c in type(self).__mro__ if "update" in vars(c))
+        return "_updates" in vars(owner)
 
     def __repr__(self) -> str:
         hypers = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if isinstance(v, (int, float, tuple))
@@ -109,6 +147,20 @@ class SGD(Optimizer):
         if self.momentum:
             v = g if self.steps == 0 else self.momentum * self.velocity[i] + (1 - self.dampening) * g
             self.velocity[i] = v
+            g = g + self.momentum * v if self.nesterov else v
+        return self.lr * g
+
+    def _new_data(self, arrays: tuple[np.ndarray, np.ndarray] | None) -> list[float]:
+        if arrays is None and not (self.momentum or self.weight_decay):
+            lr = self.lr  # plain SGD: one Python pass is faster than NumPy's four conversions
+            return [p.data - lr * p.grad for p in self.params]
+        return super()._new_data(arrays)
+
+    def _updates(self, grads: np.ndarray, data: np.ndarray) -> np.ndarray:  # update(), every i at once
+        g = grads + self.weight_decay * data if self.weight_decay else grads
+        if self.momentum:
+            v = g if self.steps == 0 else self.momentum * np.array(self.velocity) + (1 - self.dampening) * g
+            self.velocity = v.tolist()
             g = g + self.momentum * v if self.nesterov else v
         return self.lr * g
 
@@ -155,6 +207,17 @@ class Adam(Optimizer):
         v_hat = self.v[i] / (1 - b2**t)
         return self.lr * m_hat / (math.sqrt(v_hat) + self.eps)
 
+    def _updates(self, grads: np.ndarray, data: np.ndarray) -> np.ndarray:  # update(), every i at once
+        return self._adam_steps(grads + self.weight_decay * data if self.weight_decay else grads)
+
+    def _adam_steps(self, g: np.ndarray) -> np.ndarray:  # adam_step(), every i at once
+        b1, b2 = self.betas
+        t = self.steps + 1
+        m = b1 * np.array(self.m) + (1 - b1) * g
+        v = b2 * np.array(self.v) + (1 - b2) * g * g
+        self.m, self.v = m.tolist(), v.tolist()
+        return self.lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + self.eps)
+
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (as torch.optim.AdamW): p = p * (1 - lr * wd), then Adam's step."""
@@ -166,6 +229,9 @@ class AdamW(Adam):
     def update(self, i: int, grad: float, data: float) -> float:
         decay = self.lr * self.weight_decay * data  # shrinks the weight itself, not through the gradient
         return decay + self.adam_step(i, grad)
+
+    def _updates(self, grads: np.ndarray, data: np.ndarray) -> np.ndarray:  # update(), every i at once
+        return self.lr * self.weight_decay * data + self._adam_steps(grads)
 
 
 # --- learning-rate schedules (call .step() once per epoch, as torch.optim.lr_scheduler) -----

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -80,6 +80,8 @@ class Tape:
         self.checks = checks
         self.traces: dict[tuple[Any, ...], Trace] = {}  # static values -> their recording
         self.program: Program | None = None  # all the recordings, laid out for NumPy
+        self._plans: dict[int, Any] = {}  # run_for: where each parameter's row is
+        self._found: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))
         self.max_recordings = 64
         self._layout: list[tuple[int, ...]] | None = None
         self._key_of: dict[Any, Any] = {}
@@ -100,7 +102,8 @@ class Tape:
     def run(self, batch: Any, reduction: str = "mean") -> Any:
         """Forward and backward over the batch: returns the mean (or sum) of fn's loss, and adds
         its gradient to every leaf's .grad, as eager backward would. If fn returns (loss, output),
-        returns (loss, outputs) with outputs an array, one row per example."""
+        returns (loss, outputs) with outputs an array, one row per example. A run that raises
+        has changed no .grad: they are written once the whole batch's maths has succeeded."""
         if reduction not in ("mean", "sum"):
             raise ValueError(f"Tape.run: reduction must be 'mean' or 'sum', got {reduction!r}")
         data = self._batch(batch)
@@ -108,6 +111,19 @@ class Tape:
         results, shape = self._replay(data, seed)
         loss = float(results[0].sum()) * seed
         return loss if shape is None else (loss, _shaped(shape[1], results[1:]))
+
+    def run_for(self, batch: Any, params: Sequence[Value]) -> tuple[Any, np.ndarray, np.ndarray]:
+        """run(batch) right after `params`' grads were set to 0 (optimizer.zero_grad()): the same
+        result and the same .data and .grad everywhere, and also every p in `params`' value and new
+        grad as two arrays, in that order, which an optimizer can step from without reading
+        thousands of Values again (fit does this: backend.fit_step). A p the tape does not
+        reach keeps grad 0. Other leaves the tape reaches accumulate, as in run."""
+        data = self._batch(batch)
+        seed = 1.0 / data.size
+        results, shape = self._replay(data, seed, into=params)
+        loss = float(results[0].sum()) * seed
+        found = self._found
+        return (loss if shape is None else (loss, _shaped(shape[1], results[1:]))), found[0], found[1]
 
     def forward(self, batch: Any) -> Any:
         """fn's result for every example, as numbers: an array (batch,) for a Value, (batch, k)
@@ -117,7 +133,8 @@ class Tape:
             return results[0], _shaped(shape[1], results[1:])
         return _shaped(shape, results)
 
-    def _replay(self, data: _Batch, seed: float | None) -> tuple[np.ndarray, Any]:
+    def _replay(self, data: _Batch, seed: float | None, into: Sequence[Value] | None = None
+                ) -> tuple[np.ndarray, Any]:
         """Forward (and, given a seed, backward) for every example: fn's outputs, one column each."""
         program = self._program(data)
         if seed is not None and program.shape is not None and not isinstance(program.shape, tuple):
@@ -131,9 +148,37 @@ class Tape:
             values, saved = program.forward(params, data.inputs, examples, keep=seed is not None)
             if seed is not None:
                 grads = program.backward(values, saved, params, seed, outputs[0], examples)
-                for leaf, grad in zip(program.learned_leaves, grads[program.learned].tolist()):
-                    leaf.grad += grad  # leaves accumulate, as in eager backward
+                if into is None:
+                    for leaf, grad in zip(program.learned_leaves, grads[program.learned].tolist()):
+                        leaf.grad += grad  # leaves accumulate, as in eager backward
+                else:
+                    self._found = self._write_into(program, into, params, grads)
         return values[outputs, examples], program.shape
+
+    def _write_into(self, program: Program, into: Sequence[Value], params: np.ndarray, grads: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """run_for's grads: set for `into` (they are 0, and 0.0 + g is g + 0.0: -0.0 becomes 0.0
+        as it would), added for the other leaves; `into`'s values and grads as arrays."""
+        plan = self._plans.get(id(into))
+        if plan is None or plan[0] is not program or plan[1] is not into:
+            row = {leaf: i for i, leaf in enumerate(program.leaves)}
+            rows = np.array([row.get(p, -1) for p in into], dtype=np.intp)
+            learned = np.zeros(len(program.leaves), dtype=bool)
+            learned[program.learned] = True
+            reached = set(into)
+            others = [(leaf, i) for leaf, i in row.items() if learned[i] and leaf not in reached]
+            plan = (program, into, rows, (rows >= 0) & learned[rows], others)
+            self._plans = {id(into): plan}  # one list of parameters at a time (fit's optimizer's)
+        _, _, rows, reached_rows, others = plan
+        new = np.where(reached_rows, grads[rows] + 0.0, 0.0)
+        for p, grad in zip(into, new.tolist()):
+            p.grad = grad
+        for leaf, i in others:
+            leaf.grad += float(grads[i])
+        values = params[rows]
+        if not reached_rows.all():  # parameters the loss does not use: read them
+            values[~reached_rows] = [into[k].data for k in np.flatnonzero(~reached_rows).tolist()]
+        return values, new
 
     def __repr__(self) -> str:
         name = getattr(self.fn, "__name__", "fn")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from autograd_lite.backend import BACKENDS as BACKENDS  # re-exported: fit's backends live in backend.py
 from autograd_lite.backend import Gradients as Gradients
-from autograd_lite.backend import Numbers, resolve
+from autograd_lite.backend import Numbers, fit_step, resolve
 from autograd_lite.backend import as_numbers as _numbers
 from autograd_lite.backend import batch_loss as batch_loss
 from autograd_lite.backend import eager_gradients as eager_gradients
@@ -123,12 +123,8 @@ def fit(model: Any, X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, 
             history.lr.append(optimizer.lr)
             total, right, seen = 0.0, 0, 0
             for xs, ys in batches(X, y, batch_size, rng=rng):
-                optimizer.zero_grad()
-                try:
-                    mean, outputs = gradients(model, xs, ys, loss_fn)
-                    if not math.isfinite(mean):
-                        raise FloatingPointError(f"the loss became {mean}")
-                    optimizer.step()
+                try:  # zero_grad, gradients, a finite loss, then the update
+                    mean, outputs = fit_step(gradients, model, xs, ys, loss_fn, optimizer, _finite)
                 except (OverflowError, FloatingPointError) as e:
                     raise DivergenceError(
                         f"fit: training diverged in epoch {epoch}, after {optimizer.steps} updates ({e}); "
@@ -333,6 +329,11 @@ def _progress_bar(**kwargs: Any) -> Any:
     except ImportError:
         from tqdm import tqdm
     return tqdm(**kwargs)
+
+
+def _finite(mean: float) -> None:  # fit stops before an update from a nan or inf loss
+    if not math.isfinite(mean):
+        raise FloatingPointError(f"the loss became {mean}")
 
 
 def _loss(loss: str | Loss) -> Loss:

@@ -131,6 +131,7 @@ def _autograd_lite(impl: str, weights: Weights, batches: Batches, loss_name: str
     from autograd_lite.engine import Value, value_sum
     from autograd_lite.losses import hinge, mse
     from autograd_lite.nn import MLP
+    from autograd_lite.optim import SGD
     from autograd_lite.tape import Tape
 
     sizes = [len(weights[0][0][0])] + [len(b) for _, b in weights]
@@ -147,13 +148,15 @@ def _autograd_lite(impl: str, weights: Weights, batches: Batches, loss_name: str
     static = [1] if loss_name == "hinge" else []  # as fit does: labels pick hinge's sign; mse's are inputs
     if impl == TAPE:  # one tape, recorded on all the batches (static labels: one recording each)
         tape = Tape.record(example_loss, tuple(np.concatenate(part) for part in zip(*batches)), static=static)
+        optimizer = SGD(params, lr=1.0)  # its lr is set at every step
 
     def make(Xb: np.ndarray, yb: np.ndarray) -> Step:
         if impl == TAPE:
-            def step_tape() -> None:
-                model.zero_grad()
-                tape.run((Xb, yb))
-                _sgd(params, lr())
+            def step_tape() -> None:  # as fit's step (backend.fit_step): the SGD steps from the tape's arrays
+                optimizer.zero_grad()
+                _, values, grads = tape.run_for((Xb, yb), optimizer.params)
+                optimizer.lr = lr()
+                optimizer.step_from((values, grads))
             return step_tape
         rows, targets = Xb.tolist(), yb.tolist()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from autograd_lite.engine import Value
@@ -182,3 +183,27 @@ def test_a_scheduler_sets_lr_from_base_lr_so_a_change_by_hand_lasts_one_step() -
 def test_repr_shows_the_hyperparameters() -> None:
     assert repr(SGD([Value(1.0)], lr=0.1, momentum=0.9)) == (
         "SGD(1 parameters, lr=0.1, momentum=0.9, weight_decay=0.0, dampening=0.0, nesterov=False)")
+
+
+@pytest.mark.parametrize(("ours_cls", "hyper"), [(c[0], c[2]) for c in CONFIGS],
+                         ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CONFIGS)])
+def test_the_built_in_optimizers_step_all_parameters_at_once_exactly_as_one_at_a_time(ours_cls,
+                                                                                       hyper: dict) -> None:
+    class OneAtATime(ours_cls):  # writes its own update: stepped one parameter at a time
+        def update(self, i: int, grad: float, data: float) -> float:
+            return super().update(i, grad, data)
+
+    rng = np.random.default_rng(3)
+    start = rng.standard_normal(50) * 10.0 ** rng.integers(-8, 8, 50)
+    ps, qs = [Value(x) for x in start], [Value(x) for x in start]
+    fast, slow = ours_cls(ps, **hyper), OneAtATime(qs, **hyper)
+    assert fast._vectorized() and not slow._vectorized()
+    for _ in range(5):
+        grads = (rng.standard_normal(50) * 10.0 ** rng.integers(-300, 100, 50)).tolist()
+        grads[0] = -0.0
+        for p, q, g in zip(ps, qs, grads):
+            p.grad = q.grad = g
+        fast.step()
+        slow.step()
+        assert [p.data for p in ps] == [q.data for q in qs]  # bit for bit, not approximately
+        assert all(getattr(fast, key) == getattr(slow, key) for key in fast.state)

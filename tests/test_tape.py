@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from autograd_lite.engine import Value, detect_anomaly, no_grad, value_dot, value_sum
 from autograd_lite.losses import cross_entropy, hinge
 from autograd_lite.nn import MLP
+from autograd_lite.optim import SGD, Adam, AdamW
 from autograd_lite.tape import Tape, TapeError
 
 RNG = np.random.default_rng(5)
@@ -87,6 +88,34 @@ def test_leaves_accumulate_and_each_run_reads_the_parameters_again() -> None:
         p.grad = 0.0
     assert tape.run((X, T)) == pytest.approx(want_loss, rel=1e-12)
     np.testing.assert_allclose([p.grad for p in params], want, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1), lambda ps: SGD(ps, lr=0.1, momentum=0.9),
+                                  lambda ps: Adam(ps, lr=0.01), lambda ps: AdamW(ps, lr=0.01)])
+def test_run_for_and_step_from_equal_zero_grad_run_and_step_bit_for_bit(make) -> None:
+    # fit's step with a tape: the optimizer steps from the tape's arrays, not from the Values.
+    # The optimizer has a parameter the loss never reads (grad 0), and misses one the loss reads
+    # (its grad accumulates, as with run); a relu at 0 gives -0.0 * w grads.
+    runs = []
+    X, T = np.vstack([RNG.normal(size=(6, 3)), np.zeros((1, 3))]), RNG.normal(size=(7, 2))
+    for fused in (False, True):
+        model = MLP(3, [4, 2], seed=2)
+        unused, outside = Value(0.5, label="unused"), Value(0.25, label="outside")
+        params = [*model.parameters()[1:], unused]  # model.parameters()[0] is left out
+        fn = lambda x, t: value_sum([(o * outside - ti) ** 2 for o, ti in zip(model(x), t)])  # noqa: E731
+        tape, optimizer = Tape.record(fn, (X, T)), make(params)
+        for step in range(4):
+            optimizer.zero_grad()
+            if fused:
+                loss, values, grads = tape.run_for((X, T), optimizer.params)
+                optimizer.step_from((values, grads))
+            else:
+                loss = tape.run((X, T))
+                optimizer.step()
+            runs.append((fused, step, loss, [(p.data, p.grad) for p in [*model.parameters(), unused, outside]]))
+    half = len(runs) // 2
+    for (_, _, *plain), (_, _, *fused) in zip(runs[:half], runs[half:]):
+        assert repr(plain) == repr(fused)  # every .data and .grad the same, signs of zeros too
 
 
 def test_gradients_match_pytorch_float64() -> None:
