@@ -102,14 +102,19 @@ def auto_gradients(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[
     straight to eager. A batch whose replay fails with a maths error (e.g. an overflow) is
     redone eagerly, which raises its own error if the maths is really bad.
     """
-    return _auto(model, xs, ys, loss, _run)
+    return _auto(model, xs, ys, loss, _run, _nothing)
+
+
+def _nothing() -> None:
+    pass
 
 
 def _auto(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any], loss: Loss,
-          use: Callable[[Tape, Any], Any]) -> tuple[float, list[Numbers]]:
+          use: Callable[[Tape, Any], Any], before_eager: Callable[[], None]) -> tuple[float, list[Numbers]]:
     from autograd_lite.tape import TapeError
 
     if isinstance(_cached(model, loss, ys), Unreplayable):
+        before_eager()
         return eager_gradients(model, xs, ys, loss)
     try:  # (a replay that fails has added nothing: Tape.run writes .grad after all its maths)
         return _with_tape(model, xs, ys, loss, use)
@@ -118,6 +123,7 @@ def _auto(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any], los
                       f"{error.reason}", stacklevel=3)
     except (ValueError, OverflowError, FloatingPointError, ZeroDivisionError):
         pass  # this batch only: the next one tries the tape again
+    before_eager()
     return eager_gradients(model, xs, ys, loss)
 
 
@@ -128,8 +134,8 @@ def fit_step(backend: Gradients, model: Callable[[Any], Any], xs: Sequence[Any],
 
     With the tape ("tape", or "auto" when it replays), the optimizer steps from the values and
     gradients the tape has just read and computed (Tape.run_for), instead of reading them back
-    from every parameter: the same numbers, bit for bit, one pass over the parameters fewer."""
-    optimizer.zero_grad()
+    from every parameter: the same numbers, bit for bit, two passes over the parameters fewer
+    (run_for sets the optimizer's grads, so zero_grad is only needed where the tape is not used)."""
     found: list[tuple[Any, Any]] = []
 
     def run_for(tape: Tape, batch: Any) -> Any:
@@ -137,10 +143,15 @@ def fit_step(backend: Gradients, model: Callable[[Any], Any], xs: Sequence[Any],
         found.append((values, grads))
         return result
     if backend is tape_gradients:
-        mean_loss, outputs = _with_tape(model, xs, ys, loss, run_for)
+        try:
+            mean_loss, outputs = _with_tape(model, xs, ys, loss, run_for)
+        except BaseException:
+            optimizer.zero_grad()  # as if zero_grad had come first
+            raise
     elif backend is auto_gradients:
-        mean_loss, outputs = _auto(model, xs, ys, loss, run_for)
+        mean_loss, outputs = _auto(model, xs, ys, loss, run_for, optimizer.zero_grad)
     else:
+        optimizer.zero_grad()
         mean_loss, outputs = backend(model, xs, ys, loss)
     check(mean_loss)
     optimizer.step_from(found[0] if found else None)

@@ -113,11 +113,12 @@ class Tape:
         return loss if shape is None else (loss, _shaped(shape[1], results[1:]))
 
     def run_for(self, batch: Any, params: Sequence[Value]) -> tuple[Any, np.ndarray, np.ndarray]:
-        """run(batch) right after `params`' grads were set to 0 (optimizer.zero_grad()): the same
-        result and the same .data and .grad everywhere, and also every p in `params`' value and new
-        grad as two arrays, in that order, which an optimizer can step from without reading
-        thousands of Values again (fit does this: backend.fit_step). A p the tape does not
-        reach keeps grad 0. Other leaves the tape reaches accumulate, as in run."""
+        """zero the grads of `params`, then run(batch) (the mean): the same result, and the same
+        .data and .grad everywhere, and also every p in `params`' value and new grad as two arrays,
+        in that order, which an optimizer can step from without reading thousands of Values again:
+        optimizer.step_from (fit does this: backend.fit_step). A p the tape does not reach gets
+        grad 0; other leaves the tape reaches accumulate, as in run. A run_for that raises has
+        changed no .grad."""
         data = self._batch(batch)
         seed = 1.0 / data.size
         results, shape = self._replay(data, seed, into=params)
@@ -157,8 +158,8 @@ class Tape:
 
     def _write_into(self, program: Program, into: Sequence[Value], params: np.ndarray, grads: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
-        """run_for's grads: set for `into` (they are 0, and 0.0 + g is g + 0.0: -0.0 becomes 0.0
-        as it would), added for the other leaves; `into`'s values and grads as arrays."""
+        """run_for's grads: set for `into` (as 0.0 + g would be: g + 0.0, so -0.0 becomes 0.0),
+        added for the other leaves; `into`'s values and grads as arrays."""
         plan = self._plans.get(id(into))
         if plan is None or plan[0] is not program or plan[1] is not into:
             row = {leaf: i for i, leaf in enumerate(program.leaves)}

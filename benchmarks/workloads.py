@@ -153,8 +153,7 @@ def _autograd_lite(impl: str, weights: Weights, batches: Batches, loss_name: str
     def make(Xb: np.ndarray, yb: np.ndarray) -> Step:
         if impl == TAPE:
             def step_tape() -> None:  # as fit's step (backend.fit_step): the SGD steps from the tape's arrays
-                optimizer.zero_grad()
-                _, values, grads = tape.run_for((Xb, yb), optimizer.params)
+                _, values, grads = tape.run_for((Xb, yb), optimizer.params)  # (zero_grad, then run)
                 optimizer.lr = lr()
                 optimizer.step_from((values, grads))
             return step_tape

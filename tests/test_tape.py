@@ -102,17 +102,19 @@ def test_run_for_and_step_from_equal_zero_grad_run_and_step_bit_for_bit(make) ->
         model = MLP(3, [4, 2], seed=2)
         unused, outside = Value(0.5, label="unused"), Value(0.25, label="outside")
         params = [*model.parameters()[1:], unused]  # model.parameters()[0] is left out
-        fn = lambda x, t: value_sum([(o * outside - ti) ** 2 for o, ti in zip(model(x), t)])  # noqa: E731
+        fn = lambda x, t, model=model, outside=outside: value_sum(  # noqa: E731
+            [(o * outside - ti) ** 2 for o, ti in zip(model(x), t)])
         tape, optimizer = Tape.record(fn, (X, T)), make(params)
         for step in range(4):
-            optimizer.zero_grad()
-            if fused:
+            if fused:  # (run_for zeroes the optimizer's grads itself)
                 loss, values, grads = tape.run_for((X, T), optimizer.params)
                 optimizer.step_from((values, grads))
             else:
+                optimizer.zero_grad()
                 loss = tape.run((X, T))
                 optimizer.step()
-            runs.append((fused, step, loss, [(p.data, p.grad) for p in [*model.parameters(), unused, outside]]))
+            every = [*model.parameters(), unused, outside]
+            runs.append((fused, step, loss, [(p.data, p.grad) for p in every]))
     half = len(runs) // 2
     for (_, _, *plain), (_, _, *fused) in zip(runs[:half], runs[half:]):
         assert repr(plain) == repr(fused)  # every .data and .grad the same, signs of zeros too
