@@ -122,11 +122,12 @@ ADD = rule("add", "+",
            lambda xp, out, x, y: (xp.ones_like(x), xp.ones_like(y)),
            local_text=("1", "1"))
 
-# d(x / y)/dx = 1 / y, d(x / y)/dy = -x / y^2
+# d(x / y)/dx = 1 / y, d(x / y)/dy = -x / y^2, computed as -(x / y) / y: PyTorch's rounding, and
+# no y * y to underflow (x = 1e-300, y = 1e-200 gives -1e100, not -inf)
 # (a primitive, not x * y^-1, which is off by one ulp in a quarter of cases: 0.3 / 0.1)
 DIV = rule("div", "/",
            lambda xp, x, y: x / y,
-           lambda xp, out, x, y: (1.0 / y, -x / (y * y)),
+           lambda xp, out, x, y: (1.0 / y, -out / y),
            valid=lambda x, y: y != 0,
            domain="the divisor must not be 0", error=ZeroDivisionError,
            local_text=("1 / {1}", "-{0} / {1}²"))
