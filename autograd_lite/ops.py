@@ -221,7 +221,7 @@ SIGMOID = rule("sigmoid", "σ",
 RELU = rule("relu", "ReLU",
             lambda xp, x: xp.where(x <= 0, 0.0, x),
             lambda xp, out, x: (xp.where(x <= 0, 0.0, 1.0),),  # 1 at nan, as PyTorch's threshold_backward
-            local_text=("(1 if {0} > 0 else 0)",))
+            local_text=("(0 if {0} <= 0 else 1)",))  # (1 at nan, as the rule)
 
 # leaky_relu(x, s) = x if x > 0 else s * x; d/dx = 1 or s
 LEAKY_SLOPE = 0.01  # s when none is given (PyTorch's default): Value.leaky_relu, nn's "leaky_relu"
