@@ -22,3 +22,10 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch) -> None:
     finally:  # the ops the README defines (define_op) leave with it: other tests loop over ops.OPS
         ops.OPS.clear()
         ops.OPS.update(built_in)
+
+
+def test_the_composite_ops_the_readme_lists_are_not_primitives() -> None:
+    (listed,) = re.findall(r"Composite\s+operations \(([^)]*)\) are built from the primitives",
+                           README.read_text(encoding="utf-8"))
+    composite = re.findall(r"`([^`]+)`", listed)
+    assert composite and not {op.symbol for op in ops.OPS.values()} & set(composite), composite  # / is div
