@@ -18,6 +18,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, TypeAlias, overload
 
 from autograd_lite import graph_copy, ops
@@ -124,8 +125,8 @@ class Value:
 
         A built-in op's node applies its rule (read from ops.py, with the current values);
         a leaf's does nothing; a closure node's is what the user assigned."""
-        if self._rule is not None:
-            return self._chain_rule
+        if self._rule is not None:  # the rule it has now, even if the user wraps it and assigns that
+            return partial(_rule_step, self, self._rule, self._param)
         return self.__dict__.get("_backward", _nothing)  # type: ignore[no-any-return]
 
     @_backward.setter
@@ -137,9 +138,6 @@ class Value:
             self.__dict__["_op"] = self._op
             self._rule = self._param = None
         self.__dict__["_backward"] = fn
-
-    def _chain_rule(self) -> None:
-        deque(chain_rule((self,)), maxlen=0)
 
     @property
     def _local(self) -> tuple[float, ...]:
@@ -348,6 +346,18 @@ def _as_children(data: Any, children: Any, op: str) -> tuple[Value, ...]:
         # walks, sums and draws alike; children equal in both keep the set's order.
         return tuple(sorted(children, key=lambda c: (str(c.label), c.data)))
     return tuple(children)
+
+
+def _rule_step(node: Value, rule: Op, param: Any) -> None:
+    """A built-in node's `_backward`: the chain rule with the rule the node had when it was read.
+    `old = n._backward; n._backward = lambda: old() or ...` makes n a closure node (no rule):
+    `old()` then applies the rule it was read with, rather than calling the wrapper again."""
+    now = node._rule, node._param
+    node._rule, node._param = rule, param
+    try:
+        deque(chain_rule((node,)), maxlen=0)
+    finally:
+        node._rule, node._param = now
 
 
 def _nothing() -> None:

@@ -176,6 +176,20 @@ def test_assigning_backward_on_a_built_in_node_replaces_its_rule() -> None:
         c._backward = 3  # type: ignore[assignment]
 
 
+def test_a_built_in_nodes_backward_can_be_wrapped() -> None:
+    a, b = Value(2.0), Value(-3.0)
+    c = a * b
+    seen = []
+    rule_step = c._backward
+
+    def traced() -> None:  # e.g. printing each step, then doing what the node did
+        seen.append(c.grad)
+        rule_step()
+    c._backward = traced
+    (c * 2).backward()  # was a RecursionError: rule_step called the wrapper again
+    assert seen == [2.0] and (a.grad, b.grad) == (-6.0, 4.0) and c._rule is None
+
+
 def test_a_closure_node_is_refused_by_the_tape() -> None:
     w = Value(0.5, label="w")
     with pytest.raises(TapeError, match="define_op"):
