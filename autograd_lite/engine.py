@@ -141,7 +141,7 @@ class Value:
 
     @property
     def _local(self) -> tuple[float, ...]:
-        """local_grads(self), under the name drawings and the stepper read."""
+        """local_grads(self), under the name of the per-node slot it replaced (for code that read it)."""
         return local_grads(self)
 
     def __repr__(self) -> str:
