@@ -127,6 +127,9 @@ class Value:
         _build(self, _as_float(data, "Value"), children, None, None, label)
         if _op:
             self.__dict__["_op"] = _op
+        if children and state.anomaly and not math.isfinite(self.data):  # as _build does for a rule's node
+            raise FloatingPointError(f"anomaly: the closure node {_op or 'closure'!r} computed from "
+                                     f"{', '.join(map(describe, children))} produced {self.data}")
 
     # --- what micrograd code reads -------------------------------------------------
     @property

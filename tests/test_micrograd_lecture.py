@@ -112,6 +112,13 @@ def test_detect_anomaly_names_a_closure_that_makes_a_nan() -> None:
         (out * 2).backward()
 
 
+def test_detect_anomaly_names_a_closure_whose_forward_makes_a_nan() -> None:
+    x = Value(-1.0, label="x")
+    with detect_anomaly(), pytest.raises(FloatingPointError, match=r"closure node 'mysqrt' computed from 'x"):
+        Value(math.nan, (x,), "mysqrt")  # e.g. the user's own math on x.data; was silent
+    assert math.isnan(Value(math.nan, (x,), "mysqrt").data)  # outside detect_anomaly: nan propagates
+
+
 def lecture_neuron() -> dict[str, Value]:
     """The neuron of micrograd's lecture, o = tanh(x1*w1 + x2*w2 + b), with its names."""
     x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
