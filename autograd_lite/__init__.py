@@ -35,16 +35,8 @@ from autograd_lite.losses import (
 )
 from autograd_lite.nn import MLP, Layer, ModelFileError, Module, Neuron, to_torch
 from autograd_lite.optim import SGD, Adam, AdamW, ExponentialLR, LinearLR, StepLR
-from autograd_lite.train import (
-    DivergenceError,
-    History,
-    evaluate,
-    fit,
-    plot_decision_boundary,
-    plot_history,
-    plot_images,
-    predict,
-)
+from autograd_lite.plots import plot_decision_boundary, plot_history, plot_images, plot_network
+from autograd_lite.train import DivergenceError, History, evaluate, fit, predict
 
 # name -> module, imported the first time the name is used (PEP 562)
 _LAZY = {
@@ -73,7 +65,7 @@ __all__ = [
     "Value", "backpropagate", "batches", "bce_with_logits", "binary_cross_entropy", "circles",
     "cross_entropy", "detect_anomaly", "digits", "evaluate", "fit", "gradcheck", "hinge", "local_grads",
     "log_softmax", "moons", "mse", "no_grad", "plot_decision_boundary", "plot_history", "plot_images",
-    "predict", "softmax", "spirals", "to_torch", "topological_order", "train_test_split", "value_sum",
-    "xor", "zero_grad", *_LAZY,
+    "plot_network", "predict", "softmax", "spirals", "to_torch", "topological_order", "train_test_split",
+    "value_sum", "xor", "zero_grad", *_LAZY,
 ]
 __version__ = "0.1.0"

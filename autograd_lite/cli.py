@@ -23,15 +23,8 @@ from autograd_lite.engine import Value, no_grad
 from autograd_lite.losses import LOSSES
 from autograd_lite.nn import ACTIVATIONS, MLP
 from autograd_lite.optim import OPTIMIZERS, LinearLR
-from autograd_lite.train import (
-    DivergenceError,
-    History,
-    evaluate,
-    fit,
-    plot_decision_boundary,
-    plot_history,
-    plot_images,
-)
+from autograd_lite.plots import plot_decision_boundary, plot_history, plot_images
+from autograd_lite.train import DivergenceError, History, evaluate, fit
 
 DATASETS = ("moons", "circles", "spirals", "xor", "digits")
 CLASSES = {"digits": 10}  # the others have 2
@@ -171,8 +164,10 @@ def train_command(args: argparse.Namespace) -> int:
         print(f"interrupted after {history.epochs} epochs; writing what there is")
     results = [("train", train)] if name == "xor" else [("train", train), ("test", test)]
     summary = []
+    shown = {"train": history.accuracy, "test": history.val_accuracy}  # what the progress bar ended on
     for part, subset in results:
-        _, acc = evaluate(model, subset, loss=recipe.loss)
+        acc = shown[part][-1] if shown[part] and not history.interrupted else \
+            evaluate(model, subset, loss=recipe.loss)[1]
         right = round((acc or 0.0) * len(subset))
         summary.append(f"{part} accuracy {acc:.1%} ({right}/{len(subset)})")
     print(" | ".join(summary))
