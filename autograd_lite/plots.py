@@ -76,8 +76,8 @@ def model_outputs(model: Callable[[Any], Any], points: np.ndarray) -> np.ndarray
         return np.concatenate([c.reshape(len(c), -1) for c in chunks])
     with no_grad():
         outputs = [model(list(p)) for p in points.tolist()]
-    return np.array([[v.data if isinstance(v, Value) else float(v) for v in (o if isinstance(o, list) else [o])]
-                     for o in outputs])
+    rows = [o if isinstance(o, list) else [o] for o in outputs]
+    return np.array([[v.data if isinstance(v, Value) else float(v) for v in row] for row in rows])
 
 
 def _tape(model: Callable[[Any], Any], points: np.ndarray) -> Any:
@@ -112,9 +112,10 @@ def plot_history(history: History) -> Figure:
 
 
 def draw_history(axes: Sequence[Axes], history: History, batch_losses: Sequence[tuple[float, float]] = (),
-                 total_epochs: int | None = None) -> None:
+                 total_epochs: int | None = None, validation: str = "validation") -> None:
     """Loss curves into axes[0], accuracy into axes[1] (if there is one); batch_losses are
-    (epoch as a fraction, loss) of single batches, drawn faintly under the epoch curves."""
+    (epoch as a fraction, loss) of single batches, drawn faintly under the epoch curves;
+    `validation` names the held-out curve in the legend."""
     from matplotlib.ticker import MaxNLocator, PercentFormatter
 
     epochs = list(range(1, history.epochs + 1))
@@ -122,7 +123,7 @@ def draw_history(axes: Sequence[Axes], history: History, batch_losses: Sequence[
     for ax, (name, train, val) in zip(axes, curves):
         if name == "loss" and batch_losses:
             ax.plot(*zip(*batch_losses), color="C0", alpha=0.25, linewidth=0.8, label="batches")
-        for values, label, color in ((train, "train", "C0"), (val, "validation", "C1")):
+        for values, label, color in ((train, "train", "C0"), (val, validation, "C1")):
             if values:
                 ax.plot(epochs[:len(values)], values, color=color, label=label,
                         marker="." if len(values) < 30 else None)
@@ -204,10 +205,12 @@ def draw_network(ax: Axes, model: MLP, title: str = "weights") -> None:
     from matplotlib.collections import LineCollection
 
     sizes = model.sizes
-    rows = [np.linspace(0.5, -0.5, n) * (min(n, 10) / 10) if n > 1 else np.zeros(1) for n in sizes]
+    widest = max(max(sizes) - 1, 1)
+    rows = [((n - 1) / 2 - np.arange(n)) / widest for n in sizes]  # the widest column spans -0.5..0.5
     weights = [np.array([[w.data for w in neuron.w] for neuron in layer.neurons]) for layer in model.layers]
     biggest = max((float(np.abs(w).max()) for w in weights if w.size), default=1.0) or 1.0
-    segments, colors, widths = [], [], []
+    segments: list[Any] = []
+    colors, widths = [], []
     for k, w in enumerate(weights):  # w[j, i]: from neuron i of column k to neuron j of column k+1
         for j, i in np.ndindex(w.shape):
             segments.append([(k, rows[k][i]), (k + 1, rows[k + 1][j])])

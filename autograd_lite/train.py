@@ -8,7 +8,7 @@ adds mini-batches, a progress bar (or a live figure) and a history:
     plot_history(history); plot_decision_boundary(model, data)     # from autograd_lite.plots
 
 fit reads as its steps: `Step` (one update), `train_epoch` (one pass over the batches),
-then the epoch's measurement on the training and validation data (`_measure`).
+then the epoch's measurement on the training and validation data (`measurer`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from autograd_lite.losses import CORRECT, LOSSES, Loss, mean
 from autograd_lite.optim import SGD, LRScheduler, Optimizer
 
 __all__ = ["BACKENDS", "DivergenceError", "History", "Step", "batch_loss", "eager_gradients", "evaluate",
-           "fit", "predict", "train_epoch"]
+           "fit", "measurer", "predict", "train_epoch"]
 
 Numbers = float | list[float]  # one example's output, as plain numbers
 #: A backend computes one batch's mean loss and fills in every parameter's .grad.
@@ -106,7 +106,7 @@ def fit(model: Any, X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, 
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"fit: epochs must be a whole number >= 1, got {epochs!r}")
     val = _validation(validation)
-    measure = _measure(backend, loss_fn, correct)
+    measure = measurer(backend, loss_fn, correct)
     rng = random.Random(seed)
     history = History()
     show = _displays(model, X, y, epochs, _batches_per_epoch(len(X), batch_size), progress=progress,
@@ -117,9 +117,10 @@ def fit(model: Any, X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, 
             train_epoch(step, batches(X, y, batch_size, rng=rng), epoch, history, show)
             _record(history, measure(model, X, y), measure(model, *val) if val is not None else None)
             if not math.isfinite(history.loss[-1]):
-                raise DivergenceError(f"fit: training diverged in epoch {epoch}, after {step.optimizer.steps} "
-                                      f"updates (the training set's loss became {history.loss[-1]}); try a "
-                                      f"smaller learning rate than {step.optimizer.lr:g}", history)
+                raise DivergenceError(
+                    f"fit: training diverged in epoch {epoch}, after {step.optimizer.steps} updates (the "
+                    f"training set's loss became {history.loss[-1]}); try a smaller learning rate than "
+                    f"{step.optimizer.lr:g}", history)
             show.epoch(history)
             if scheduler is not None:
                 scheduler.step()
@@ -170,7 +171,7 @@ def train_epoch(step: Step, epoch_batches: Iterable[tuple[Sequence[Any], Sequenc
 Measure = Callable[[Any, Sequence[Any], Sequence[Any]], tuple[float, "float | None"]]
 
 
-def _measure(backend: str | Gradients, loss: Loss, correct: Callable[[Any, Any], bool] | None) -> Measure:
+def measurer(backend: str | Gradients, loss: Loss, correct: Callable[[Any, Any], bool] | None) -> Measure:
     """(mean loss, accuracy) of a model on a dataset: with the tape's forward when training uses the
     tape (one NumPy pass), else eagerly, like `evaluate`."""
     def eager(model: Any, X: Sequence[Any], y: Sequence[Any]) -> tuple[float, float | None]:
@@ -195,7 +196,8 @@ def _measure(backend: str | Gradients, loss: Loss, correct: Callable[[Any, Any],
     return with_tape
 
 
-def _record(history: History, train: tuple[float, float | None], val: tuple[float, float | None] | None) -> None:
+def _record(history: History, train: tuple[float, float | None],
+            val: tuple[float, float | None] | None) -> None:
     history.loss.append(train[0])
     if train[1] is not None:
         history.accuracy.append(train[1])
@@ -226,7 +228,7 @@ def _validation(validation: Any) -> tuple[Sequence[Any], Sequence[Any]] | None:
     if validation is None:
         return None
     if isinstance(validation, tuple):
-        return as_xy(*validation, "fit(validation)")
+        return as_xy(validation[0], validation[1], "fit(validation)")
     return as_xy(validation, None, "fit(validation)")
 
 
