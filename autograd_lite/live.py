@@ -12,11 +12,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from autograd_lite.history import History
-from autograd_lite.plots import draw_decision_boundary, draw_history, figure_class, png
+from autograd_lite.nn import MLP
+from autograd_lite.plots import COLORS, draw_history, figure_class, model_outputs, png
 
 BUDGET = 0.05  # the live figure may take this share of the training time...
 MIN_INTERVAL = 0.3  # ...and is redrawn at most this often (seconds)
-RESOLUTION = 70  # grid points per side of the live decision boundary
+RESOLUTION = 100  # grid points per side of the live decision boundary
+DPI = 72
 
 
 class Display(Protocol):
@@ -65,63 +67,106 @@ class LivePlot:
     validation, with each batch's loss faintly) and, for 2-D inputs, the decision boundary.
 
     Redrawn at most every MIN_INTERVAL seconds and so that drawing takes about BUDGET of the
-    time (a redraw that took 0.1 s waits 2 s), and once more at the end. `show` displays the
-    first picture and returns a handle whose `update(picture)` replaces it (IPython's
-    display(..., display_id=True) in Jupyter).
+    time (a redraw that took 0.05 s waits 1 s), and once more at the end. A redraw only
+    moves the lines' data and the boundary image (no new axes, no layout pass). `show`
+    displays the first picture and returns a handle whose `update(picture)` replaces it
+    (IPython's display(..., display_id=True) in Jupyter).
     """
 
     def __init__(self, model: Callable[[Any], Any], X: Sequence[Any], y: Sequence[Any], *, epochs: int,
-                 per_epoch: int, accuracy: bool, show: Callable[[Any], Any] | None = None) -> None:
-        self.model, self.X, self.y = model, X, y
-        self.epochs, self.per_epoch = epochs, per_epoch
-        self.boundary = len(X[0]) == 2 if len(X) and hasattr(X[0], "__len__") else False
-        panels = 1 + accuracy + self.boundary
-        self.fig = figure_class()(figsize=(4.2 * panels, 3.4), layout="constrained")
-        self.axes = list(self.fig.subplots(1, panels, squeeze=False)[0])
+                 per_epoch: int, accuracy: bool, validation: bool = True,
+                 show: Callable[[Any], Any] | None = None) -> None:
+        self.model, self.epochs, self.per_epoch = model, epochs, per_epoch
+        self.curves = ["loss", *(["val_loss"] if validation else []), *(["accuracy"] if accuracy else []),
+                       *(["val_accuracy"] if accuracy and validation else [])]
         self.history = History()
         self.batch_losses: list[tuple[float, float]] = []
-        self.batches = 0
-        self.redraws = 0
+        self.batches = self.redraws = 0
         self.drawing = 0.0  # seconds spent drawing, in all
         self._next = 0.0  # time.perf_counter() after which the next redraw may happen
-        self._draw(final=False)
-        self.handle = (show or _display)(_Picture(png(self.fig)))
+        two_d = len(X) > 0 and hasattr(X[0], "__len__") and len(X[0]) == 2
+        panels = 1 + accuracy + two_d
+        self.fig = figure_class()(figsize=(4.2 * panels, 3.4), layout="constrained")
+        axes = list(self.fig.subplots(1, panels, squeeze=False)[0])
+        placeholder = History(**{name: [0.5] for name in self.curves})  # one line per curve, data set later
+        draw_history(axes[:1 + accuracy], placeholder, [(0.0, 1.0)], total_epochs=epochs)
+        self.lines = [line for ax in axes[:1 + accuracy] for line in ax.lines]  # batches, then self.curves
+        self.boundary = _Boundary(axes[-1], model, X, y) if two_d else None
+        self._redraw(final=False, show=show or _display)
+        self.fig.set_layout_engine("none")  # keep the first picture's layout: redraws skip the layout pass
 
     def batch(self, epoch: int, loss: float) -> None:
         self.batches += 1
         self.batch_losses.append((epoch - 1 + (self.batches - (epoch - 1) * self.per_epoch) / self.per_epoch,
                                   loss))
-        self._maybe_redraw()
+        if time.perf_counter() >= self._next:
+            self._redraw(final=False)
 
     def epoch(self, history: History) -> None:
         self.history = history
-        self._maybe_redraw()
+        if time.perf_counter() >= self._next:
+            self._redraw(final=False)
 
     def close(self) -> None:
         self._redraw(final=True)
 
-    def _maybe_redraw(self) -> None:
-        if time.perf_counter() >= self._next:
-            self._redraw(final=False)
-
-    def _redraw(self, final: bool) -> None:
+    def _redraw(self, final: bool, show: Callable[[Any], Any] | None = None) -> None:
         start = time.perf_counter()
-        self._draw(final)
-        self.handle.update(_Picture(png(self.fig)))
+        h = self.history
+        epochs = list(range(1, h.epochs + 1))
+        curves = [list(zip(*self.batch_losses)) or ([], [])] + [(epochs, getattr(h, c)) for c in self.curves]
+        for line, xy in zip(self.lines, curves):
+            line.set_data(xy[0][:len(xy[1])], xy[1])
+        for ax in {line.axes for line in self.lines}:
+            ax.relim()
+            ax.autoscale_view(scalex=False)
+        if self.boundary is not None:
+            self.boundary.update(f"epoch {h.epochs}/{self.epochs}" + ("" if final else " (training)"))
+        picture = _Picture(png(self.fig, dpi=DPI, crop=False))
+        if show is not None:
+            self.handle = show(picture)
+        else:
+            self.handle.update(picture)
         end = time.perf_counter()
         self.drawing += end - start
         self.redraws += 1
         self._next = end + max(MIN_INTERVAL, (end - start) * (1 - BUDGET) / BUDGET)
 
-    def _draw(self, final: bool) -> None:
-        for ax in self.axes:
-            ax.clear()
-        curves = self.axes[:-1] if self.boundary else self.axes
-        draw_history(curves, self.history, self.batch_losses, total_epochs=self.epochs)
-        if self.boundary:
-            done = "" if final else " (training)"
-            draw_decision_boundary(self.axes[-1], self.model, self.X, self.y, resolution=RESOLUTION,
-                                   title=f"epoch {self.history.epochs}/{self.epochs}{done}")
+
+class _Boundary:
+    """The live decision boundary: the data points once, and an image of the predicted class
+    on a grid, recomputed from the model at every redraw (the tape replays the whole grid)."""
+
+    def __init__(self, ax: Any, model: Callable[[Any], Any], X: Sequence[Any], y: Sequence[Any]) -> None:
+        import numpy as np
+        from matplotlib.colors import ListedColormap
+
+        self.ax, self.model = ax, model
+        points, labels = np.asarray(X, dtype=float), np.asarray(y)
+        low, high = points.min(axis=0), points.max(axis=0)
+        pad = 0.15 * (high - low) + 0.1
+        self.extent = (low[0] - pad[0], high[0] + pad[0], low[1] - pad[1], high[1] + pad[1])
+        gx, gy = np.meshgrid(np.linspace(*self.extent[:2], RESOLUTION), np.linspace(*self.extent[2:], RESOLUTION))
+        self.grid = np.column_stack([gx.ravel(), gy.ravel()])
+        scores = model_outputs(model, self.grid)
+        self.classes = max(2, scores.shape[1], int(labels.max()) + 1)
+        self.threshold = 0.5 if isinstance(model, MLP) and model.activations[-1] == "sigmoid" else 0.0
+        colors = ListedColormap(COLORS[:self.classes])
+        self.image = ax.imshow(self._predicted(scores), extent=self.extent, origin="lower", cmap=colors,
+                               vmin=-0.5, vmax=self.classes - 0.5, alpha=0.3, aspect="auto",
+                               interpolation="bilinear" if self.classes == 2 else "nearest")
+        positive = labels > 0.5 if self.classes == 2 else labels  # hinge's -1 labels are class 0
+        ax.scatter(points[:, 0], points[:, 1], c=np.asarray(positive, dtype=int), cmap=colors, vmin=-0.5,
+                   vmax=self.classes - 0.5, edgecolors="k", s=18)
+        ax.set(xlabel="x1", ylabel="x2", xlim=self.extent[:2], ylim=self.extent[2:])
+
+    def _predicted(self, scores: Any) -> Any:
+        predicted = (scores[:, 0] > self.threshold) if scores.shape[1] == 1 else scores.argmax(axis=1)
+        return predicted.astype(int).reshape(RESOLUTION, RESOLUTION)
+
+    def update(self, title: str) -> None:
+        self.image.set_data(self._predicted(model_outputs(self.model, self.grid)))
+        self.ax.set_title(title)
 
 
 class _Picture:

@@ -49,9 +49,10 @@ def figure_class() -> type[Figure]:
     return PlotFigure
 
 
-def png(fig: Figure, dpi: float | None = None) -> bytes:
+def png(fig: Figure, dpi: float | None = None, crop: bool = True) -> bytes:
+    """The figure as PNG bytes, cropped to what is drawn (crop=False: one drawing pass, not two)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight", dpi=dpi or fig.dpi)
+    fig.savefig(buffer, format="png", dpi=dpi or fig.dpi, **({"bbox_inches": "tight"} if crop else {}))
     return buffer.getvalue()
 
 

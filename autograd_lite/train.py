@@ -110,7 +110,7 @@ def fit(model: Any, X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, 
     rng = random.Random(seed)
     history = History()
     show = _displays(model, X, y, epochs, _batches_per_epoch(len(X), batch_size), progress=progress,
-                     live=live, accuracy=correct is not None)
+                     live=live, accuracy=correct is not None, validation=val is not None)
     try:
         for epoch in range(1, epochs + 1):
             history.lr.append(step.optimizer.lr)
@@ -208,10 +208,11 @@ def _record(history: History, train: tuple[float, float | None],
 
 
 def _displays(model: Any, X: Sequence[Any], y: Sequence[Any], epochs: int, per_epoch: int, *, progress: bool,
-              live: bool, accuracy: bool) -> Display:
+              live: bool, accuracy: bool, validation: bool) -> Display:
     bar = ProgressBar(epochs, per_epoch, disable=not progress)
     if live and in_jupyter():
-        return Displays(bar, LivePlot(model, X, y, epochs=epochs, per_epoch=per_epoch, accuracy=accuracy))
+        return Displays(bar, LivePlot(model, X, y, epochs=epochs, per_epoch=per_epoch, accuracy=accuracy,
+                                      validation=validation))
     return bar
 
 
