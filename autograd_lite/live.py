@@ -88,7 +88,9 @@ class LivePlot:
         panels = 1 + accuracy + two_d
         self.fig = figure_class()(figsize=(4.2 * panels, 3.4), layout="constrained")
         axes = list(self.fig.subplots(1, panels, squeeze=False)[0])
-        placeholder = History(**{name: [0.5] for name in self.curves})  # one line per curve, data set later
+        placeholder = History()  # one line per curve, their data set at every redraw
+        for name in self.curves:
+            getattr(placeholder, name).append(0.5)
         draw_history(axes[:1 + accuracy], placeholder, [(0.0, 1.0)], total_epochs=epochs)
         self.lines = [line for ax in axes[:1 + accuracy] for line in ax.lines]  # batches, then self.curves
         self.boundary = _Boundary(axes[-1], model, X, y) if two_d else None
@@ -114,7 +116,8 @@ class LivePlot:
         start = time.perf_counter()
         h = self.history
         epochs = list(range(1, h.epochs + 1))
-        curves = [list(zip(*self.batch_losses)) or ([], [])] + [(epochs, getattr(h, c)) for c in self.curves]
+        curves: list[Any] = [list(zip(*self.batch_losses)) or ([], [])]
+        curves += [(epochs, getattr(h, c)) for c in self.curves]
         for line, xy in zip(self.lines, curves):
             line.set_data(xy[0][:len(xy[1])], xy[1])
         for ax in {line.axes for line in self.lines}:
@@ -146,7 +149,8 @@ class _Boundary:
         low, high = points.min(axis=0), points.max(axis=0)
         pad = 0.15 * (high - low) + 0.1
         self.extent = (low[0] - pad[0], high[0] + pad[0], low[1] - pad[1], high[1] + pad[1])
-        gx, gy = np.meshgrid(np.linspace(*self.extent[:2], RESOLUTION), np.linspace(*self.extent[2:], RESOLUTION))
+        gx, gy = np.meshgrid(np.linspace(*self.extent[:2], RESOLUTION),
+                             np.linspace(*self.extent[2:], RESOLUTION))
         self.grid = np.column_stack([gx.ravel(), gy.ravel()])
         scores = model_outputs(model, self.grid)
         self.classes = max(2, scores.shape[1], int(labels.max()) + 1)

@@ -52,7 +52,7 @@ def figure_class() -> type[Figure]:
 def png(fig: Figure, dpi: float | None = None, crop: bool = True) -> bytes:
     """The figure as PNG bytes, cropped to what is drawn (crop=False: one drawing pass, not two)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi or fig.dpi, **({"bbox_inches": "tight"} if crop else {}))
+    fig.savefig(buffer, format="png", dpi=dpi or fig.dpi, bbox_inches="tight" if crop else None)
     return buffer.getvalue()
 
 
