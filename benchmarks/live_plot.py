@@ -1,0 +1,88 @@
+"""What `fit(..., live=True)` costs: the CLI's default moons run with and without the live figure.
+
+    python benchmarks/live_plot.py            # 5 alternating runs of each, medians and the ratio
+    python benchmarks/live_plot.py 500        # the same recipe for 500 epochs: redraws during training
+
+Jupyter is stood in for by a display handle that keeps the PNGs (the figure is drawn and
+encoded exactly as in a notebook, only not sent to a browser). Reports the whole fit
+(including the first and the last picture) and the training loop alone.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import replace
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from autograd_lite import data, live, train  # noqa: E402
+from autograd_lite.cli import RECIPES  # noqa: E402
+from autograd_lite.nn import MLP  # noqa: E402
+from autograd_lite.optim import SGD, LinearLR  # noqa: E402
+
+
+class Handle:
+    def __init__(self) -> None:
+        self.pictures = 0
+
+    def show(self, picture: Any) -> Handle:
+        self.pictures += 1
+        return self
+
+    def update(self, picture: Any) -> None:
+        self.pictures += 1
+
+
+CLOSING: list[float] = []  # seconds the last picture took, per run
+
+
+def _timed_close(close: Any) -> Any:
+    def timed(self: live.LivePlot) -> None:
+        start = time.perf_counter()
+        close(self)
+        CLOSING.append(time.perf_counter() - start)
+    return timed
+
+
+def run(live_plot: bool, epochs: int | None = None) -> tuple[float, int, float]:
+    r = RECIPES["moons"]
+    r = r if epochs is None else replace(r, epochs=epochs)
+    train_set, test = data.train_test_split(data.moons(r.samples or 200, seed=0), 0.2, seed=0)
+    model = MLP(2, [*r.hidden, 1], r.activation, init=r.init, seed=0)
+    opt = SGD(model.parameters(), lr=r.lr, weight_decay=r.weight_decay)
+    handle = Handle()
+    live._display = handle.show
+    start = time.perf_counter()
+    train.fit(model, train_set, loss=r.loss, optimizer=opt, scheduler=LinearLR(opt, 1.0, 0.1, r.epochs),
+              epochs=r.epochs, batch_size=r.batch_size, validation=test, progress=False, live=live_plot)
+    seconds = time.perf_counter() - start
+    return seconds, handle.pictures, CLOSING.pop() if live_plot else 0.0
+
+
+def main(argv: list[str]) -> None:
+    epochs = int(argv[0]) if argv else None
+    train.in_jupyter = lambda: True  # type: ignore[assignment]
+    live.LivePlot.close = _timed_close(live.LivePlot.close)  # type: ignore[method-assign]
+    run(False), run(True)  # warm-up: imports, the tapes' first recordings
+    times: dict[bool, list[float]] = {False: [], True: []}
+    last: list[float] = []
+    pictures = []
+    for _ in range(5):
+        for live_plot in (False, True):
+            seconds, n, closing = run(live_plot, epochs)
+            times[live_plot].append(seconds)
+            if live_plot:
+                pictures.append(n)
+                last.append(closing)
+    off, on, final = statistics.median(times[False]), statistics.median(times[True]), statistics.median(last)
+    print(f"moons, the CLI's recipe{'' if epochs is None else f' for {epochs} epochs'}: fit {off:.3f} s without the live figure, {on:.3f} s with it (ratio "
+          f"{on / off:.2f}); {statistics.median(pictures)} pictures, the last taking {final:.3f} s; "
+          f"training with the pictures during it but without the last: ratio {(on - final) / off:.2f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
