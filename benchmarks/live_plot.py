@@ -11,9 +11,9 @@ encoded exactly as in a notebook, only not sent to a browser). Reports the whole
 from __future__ import annotations
 
 import statistics
-from dataclasses import replace
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
