@@ -79,7 +79,8 @@ def main(argv: list[str]) -> None:
                 pictures.append(n)
                 last.append(closing)
     off, on, final = statistics.median(times[False]), statistics.median(times[True]), statistics.median(last)
-    print(f"moons, the CLI's recipe{'' if epochs is None else f' for {epochs} epochs'}: fit {off:.3f} s without the live figure, {on:.3f} s with it (ratio "
+    recipe = "the CLI's recipe" + ("" if epochs is None else f" for {epochs} epochs")
+    print(f"moons, {recipe}: fit {off:.3f} s without the live figure, {on:.3f} s with it (ratio "
           f"{on / off:.2f}); {statistics.median(pictures)} pictures, the last taking {final:.3f} s; "
           f"training with the pictures during it but without the last: ratio {(on - final) / off:.2f}")
 

@@ -52,5 +52,5 @@ def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     for cell in nb.cells:
         if "live-plot" in cell.metadata.get("tags", []):  # fit(..., live=True): one figure, redrawn
             pictures = [out for out in cell.outputs if "image/png" in out.get("data", {})]
-            assert len(pictures) == 1, f"the live figure was shown {len(pictures)} times, not updated in place"
+            assert len(pictures) == 1, f"the live figure was shown {len(pictures)} times, not updated"
             assert sum(client.updates.values()) >= 1, "the live figure was never updated"
