@@ -182,6 +182,7 @@ class Playground:
         self._running = threading.Event()  # set while the training thread should go on
         self._thread: threading.Thread | None = None
         self._next_draw = 0.0
+        self.error: Exception | None = None  # what stopped the training thread, if anything failed
         wide = {"style": {"description_width": "90px"}, "layout": w.Layout(width="270px")}
         self.controls = {
             "dataset": w.Dropdown(options=DATASETS, value=s.dataset, description="data", **wide),
@@ -287,13 +288,19 @@ class Playground:
 
     # --- training in the background ---------------------------------------------------
     def _loop(self) -> None:
-        while self._running.is_set():
-            if not self._guarded(self.trainer.one_batch):
-                break
-            if time.perf_counter() >= self._next_draw:
-                self.refresh()
-        self._running.clear()
-        self.refresh()
+        try:
+            while self._running.is_set():
+                if not self._guarded(self.trainer.one_batch):
+                    self.refresh()  # stopped by itself: show where (Pause redraws on its own)
+                    break
+                if time.perf_counter() >= self._next_draw:
+                    self.refresh()
+        except Exception as e:  # a thread's error is printed nowhere: show it in the widget
+            self._running.clear()
+            self.error = e
+            self.message.value = (f"<span style='color:#b00'>training stopped by an error: "
+                                  f"{html.escape(type(e).__name__)}: {html.escape(str(e)[:300])}</span>")
+            raise
 
     def _guarded(self, action: Any) -> bool:
         """Run one batch; a diverging loss stops training with a message instead of a traceback."""
@@ -332,6 +339,11 @@ class Playground:
         t = self.trainer
         with t.lock:
             h = t.history
+            numbers = ", ".join(f"{name} {value:.1%}" if "accuracy" in name else f"{name} {value:.4f}"
+                                for name, value in t.now.items() if value is not None)
+            self.readout.value = f"<code>epoch {h.epochs}, step {t.steps}: {numbers}" + (
+                " (training)</code>" if self._running.is_set() else "</code>")  # first: it answers at once
+            self.buttons["train"].disabled = self._running.is_set()
             figs = self._figures
             for fig in figs.values():
                 fig.clear()
@@ -345,14 +357,8 @@ class Playground:
             curves.set_title("loss (train, test)")
             draw_network(figs["network"].subplots(), t.model, title="weights: blue +, red -")
             images = {name: png(fig, dpi=80) for name, fig in figs.items()}
-            numbers = ", ".join(f"{name} {value:.1%}" if "accuracy" in name else f"{name} {value:.4f}"
-                                for name, value in t.now.items() if value is not None)
-            readout = f"epoch {h.epochs}, step {t.steps}: {numbers}" + (
-                " (training)" if self._running.is_set() else "")
         self.boundary.value, self.curves.value, self.network.value = (
             images["boundary"], images["curves"], images["network"])
-        self.readout.value = f"<code>{readout}</code>"
-        self.buttons["train"].disabled = self._running.is_set()
         took = time.perf_counter() - start
         self._next_draw = time.perf_counter() + max(REFRESH, took * (1 - BUDGET) / BUDGET)
 
