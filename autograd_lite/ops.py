@@ -41,6 +41,7 @@ class scalar_math:  # noqa: N801 - used like a module, as `xp`
     sin = staticmethod(math.sin)
     cos = staticmethod(math.cos)
     abs = staticmethod(abs)
+    maximum = staticmethod(max)
 
     @staticmethod
     def where(condition: Any, if_true: Any, if_false: Any) -> Any:
@@ -188,6 +189,14 @@ LEAKY_RELU = rule("leaky_relu", "LeakyReLU",
                   lambda xp, x, s: xp.where(x > 0, x, s * x),
                   lambda xp, out, x, s: (xp.where(x > 0, 1.0, s),),
                   has_param=True, local_text=("(1 if {0} > 0 else {param})",))
+
+# at_least(x, lo) = max(x, lo): x, shifted up to lo where it is below. The shift counts as a
+# constant (it keeps a log finite; it is not something to learn), so d/dx = 1 everywhere:
+# binary_cross_entropy's log(at_least(p, 1e-12)) keeps the slope 1/1e-12 at p = 0, as PyTorch's BCELoss.
+AT_LEAST = rule("at_least", "max(·, lo)",
+                lambda xp, x, lo: xp.maximum(x, lo),
+                lambda xp, out, x, lo: (xp.ones_like(x),),
+                has_param=True, local_text=("1",))
 
 # d/dx |x| = sign(x) (0 at the kink, as PyTorch)
 ABS = rule("abs", "abs",

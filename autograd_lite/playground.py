@@ -27,13 +27,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from autograd_lite import data as datasets
+from autograd_lite.backend import resolve
 from autograd_lite.engine import Value, no_grad
 from autograd_lite.history import History
 from autograd_lite.losses import CORRECT, LOSSES
 from autograd_lite.nn import MLP
 from autograd_lite.optim import OPTIMIZERS
 from autograd_lite.plots import COLORS, draw_decision_boundary, draw_history, draw_network, figure_class, png
-from autograd_lite.train import Step, _backend, measurer
+from autograd_lite.train import Step, measurer
 
 DATASETS = ("xor", "moons", "circles", "spirals")
 REFRESH = 0.25  # seconds between redraws while training, at least...
@@ -91,7 +92,7 @@ class Trainer:
             self.model = make_model(s)
             self.loss = LOSSES[s.loss]
             self.optimizer = OPTIMIZERS[s.optimizer](self.model.parameters(), lr=s.lr)
-            self.step = Step(self.model, _backend(s.backend), self.loss, self.optimizer)
+            self.step = Step(self.model, resolve(s.backend), self.loss, self.optimizer)
             self.measure = measurer(s.backend, self.loss, CORRECT.get(self.loss))
             self.rng = random.Random(s.seed)
             self.history = History()

@@ -13,12 +13,13 @@ backward uses. See tape.py for recording and the public API.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from autograd_lite import engine
+from autograd_lite import engine, ops
 from autograd_lite.engine import Constant, Value, describe
 from autograd_lite.ops import Op
 
@@ -34,6 +35,21 @@ class Trace:
 
 
 @dataclass
+class Layer:
+    """The dot nodes of one level that read the same inputs x1..xn in the same order, with
+    leaves for weights and biases: a layer, replayed as matrix products (see Program.forward).
+
+    `weights` index the parameter vector row by row (W is (nodes, n)), `biases` too; `inputs`
+    are the rows of x1..xn. Each is a slice when contiguous (a view, no copy)."""
+
+    weights: slice | np.ndarray
+    biases: slice | np.ndarray
+    inputs: slice | np.ndarray
+    shape: tuple[int, int]  # (nodes, n)
+    input_grads: bool  # False when x is the example's inputs: nobody reads their gradients
+
+
+@dataclass
 class Group:
     """Same-op nodes of one level of the graph; their values are rows start..stop-1."""
 
@@ -41,10 +57,13 @@ class Group:
     start: int
     stop: int
     parents: np.ndarray  # (arity, nodes): the rows of each node's inputs
-    param: tuple[np.ndarray, ...]  # () or the ops' plain-number parameters, shape (nodes, 1)
-    scatter: list[tuple[np.ndarray, np.ndarray]]  # (parent rows, their edges), see _scatter
+    param: tuple[Any, ...]  # () or the ops' plain-number parameter: one float, or (nodes, 1) of them
+    sources: list[slice | np.ndarray] | None  # parents[k] (a slice when contiguous); None: gather all
+    targets: list[slice | np.ndarray | None]  # the same, where backward adds; None: only constants
+    scatter: list[tuple[np.ndarray, np.ndarray]] | None  # see _scatter; None: no row is read twice
     nodes: list[Value]  # as recorded, for error messages
     once: bool  # the nodes depend on no input (e.g. an L2 term): computed once, not per example
+    layer: Layer | None = None
 
 
 class Program:
@@ -55,6 +74,10 @@ class Program:
     parents, or the same constant), so the model is laid out once and each recording adds
     only its own tail (its loss). Every example runs every row; each one's outputs are
     read from its own recording's rows (`outputs[key]`).
+
+    The leaves' numbers are read into one vector per run (`parameters`), laid out so that
+    each layer's weights are a contiguous block (a matrix without a copy); only the leaves
+    that per-example ops read are spread over the columns of the (rows, batch) array.
     """
 
     def __init__(self, traces: dict[Any, Trace], n_inputs: int) -> None:
@@ -69,54 +92,71 @@ class Program:
                 same_as.setdefault(node, kept.setdefault(("input", k), node))
         nodes = list(kept.values())  # parents first: each trace's order is topological
         inputs = {node: what[1] for what, node in kept.items() if what[0] == "input"}
-        self.leaves = [n for n in nodes if not n._prev and n not in inputs]
+        members = _groups(nodes, inputs, same_as)
+        self.leaves = _leaf_order([n for n in nodes if not n._prev and n not in inputs], members, same_as)
         self.leaf_row = {node: i for i, node in enumerate(self.leaves)}
         row = dict(self.leaf_row)
         self.first_input = len(self.leaves)
         row.update((node, self.first_input + k) for node, k in inputs.items())
-        level: dict[Value, int] = dict.fromkeys(row, 0)
-        varies = {node: node in inputs for node in row}  # depends on the example's inputs
-        same: dict[tuple[int, str, int, bool], list[Value]] = {}
-        for node in nodes:
-            if node not in level:  # all of a node's parents are computed at lower levels
-                parent_nodes = [same_as[p] for p in node._prev]
-                level[node] = 1 + max(level[p] for p in parent_nodes)
-                varies[node] = any(varies[p] for p in parent_nodes)
-                op: Op = node._rule  # type: ignore[assignment]
-                same.setdefault((level[node], op.name, len(parent_nodes), varies[node]), []).append(node)
         self.groups: list[Group] = []
         size = self.first_input + n_inputs
-        for (*_, varying), members in sorted(same.items(), key=lambda item: item[0][0]):  # by level
-            op = members[0]._rule  # type: ignore[assignment]
-            row.update((node, size + i) for i, node in enumerate(members))
-            parents = np.array([[row[same_as[p]] for p in node._prev] for node in members], dtype=np.intp).T
-            param = (np.array([[float(n._param)] for n in members]),) if op.has_param else ()
-            self.groups.append(Group(op, size, size + len(members), parents, param,
-                                     _scatter(parents.reshape(-1)), members, not varying))
-            size += len(members)
+        constant = np.zeros(size + len(nodes), dtype=bool)  # numbers like the 2 in 2*x: no gradient
+        constant[[i for i, leaf in enumerate(self.leaves) if isinstance(leaf, Constant)]] = True
+        self.learned = np.flatnonzero(~constant[:self.first_input])  # the leaves given a gradient
+        self.learned_leaves = [self.leaves[i] for i in self.learned]
+        for (_, _, _, varying, layer), group in members:
+            row.update((node, size + i) for i, node in enumerate(group))
+            self.groups.append(_group(group, row, same_as, size, varying, layer is not None,
+                                      self.first_input, n_inputs, constant))
+            size += len(group)
         self.size = size
         self._buffers: dict[str, np.ndarray] = {}
         self.outputs = {key: np.array([row[same_as[n]] for n in trace.outputs], dtype=np.intp)
                         for key, trace in traces.items()}
+        read = [g.parents.reshape(-1) for g in self.groups if not g.once and g.layer is None]
+        spread = np.unique(np.concatenate([*read, *self.outputs.values(), np.empty(0, dtype=np.intp)]))
+        self.spread = _slice_or_rows(spread[spread < self.first_input])  # leaves read per example
         self.shape = next(iter(traces.values())).shape
 
-    def leaf_values(self, columns: int) -> np.ndarray:
-        """The leaves' numbers as they are now (an optimizer changes them), for each example."""
-        return np.repeat(np.array([leaf.data for leaf in self.leaves]).reshape(-1, 1), columns, axis=1)
+    def parameters(self) -> np.ndarray:
+        """The leaves' numbers as they are now (an optimizer changes them), as one vector."""
+        return np.fromiter(map(_DATA, self.leaves), dtype=float, count=len(self.leaves))
 
-    def forward(self, leaves: np.ndarray, inputs: np.ndarray, examples: np.ndarray, keep: bool = False
+    def forward(self, params: np.ndarray, inputs: np.ndarray, examples: np.ndarray, keep: bool = False
                 ) -> tuple[np.ndarray, list[list[np.ndarray]]]:
         """Every node's value for every example, as an array (rows, batch), from the leaves'
-        and the inputs' numbers. `examples` are the columns' positions in the batch, for
-        error messages; `keep` saves each group's inputs for backward."""
+        numbers (`params`, see `parameters`) and the inputs'. `examples` are the columns'
+        positions in the batch, for error messages; `keep` saves each group's inputs for backward."""
         values = self._buffer("values", inputs.shape[1])
-        values[:self.first_input] = leaves
+        values[:self.first_input, 0] = params  # column 0: what the ops computed once read
+        values[self.spread] = params[self.spread, None]
         values[self.first_input:self.first_input + len(inputs)] = inputs
-        saved = []
+        saved: list[list[np.ndarray]] = []
         for group in self.groups:
             op = group.op
-            inputs_of = values[group.parents, :1] if group.once else values[group.parents]
-            args = [*inputs_of, *group.param]
+            if group.layer is not None:
+                layer = group.layer
+                out = values[group.start:group.stop]
+                np.matmul(params[layer.weights].reshape(layer.shape), values[layer.inputs], out=out)
+                out += params[layer.biases, None]
+                if engine.state.anomaly:
+                    _check_finite(group, _gathered(values, params, group), out, examples, "forward")
+                if keep:
+                    saved.append([])
+                continue
+            if op is ops.SUM:  # x1 + ... + xn in one call: NumPy adds along axis 0 in order, as the rule
+                terms = values[group.parents, :1] if group.once else values[group.parents]
+                out = np.add.reduce(terms, axis=0)
+                values[group.start:group.stop] = out
+                if engine.state.anomaly:
+                    _check_finite(group, _gathered(values, params, group), out, examples, "forward")
+                if keep:
+                    saved.append([])
+                continue
+            if group.sources is None:  # many inputs: one gather (arity, nodes, batch)
+                args = [*(values[group.parents, :1] if group.once else values[group.parents]), *group.param]
+            else:
+                args = [*(values[s, :1] if group.once else values[s] for s in group.sources), *group.param]
             if op.valid is not None:
                 _check_domain(group, args, op.valid(*args), examples)
             out = op.forward(np, *args)
@@ -127,30 +167,27 @@ class Program:
                 saved.append(args)
         return values, saved
 
-    def backward(self, values: np.ndarray, saved: list[list[np.ndarray]], seed: float,
+    def backward(self, values: np.ndarray, saved: list[list[np.ndarray]], params: np.ndarray, seed: float,
                  losses: np.ndarray, examples: np.ndarray) -> np.ndarray:
-        """d(seed * loss)/d(node) for every node and example, by the chain rule on rows;
-        `losses` is the row of each example's loss."""
+        """d(seed * loss)/d(leaf), summed over the examples, for every leaf (a vector like
+        `params`), by the chain rule on rows; `losses` is the row of each example's loss."""
         grads = self._buffer("grads", values.shape[1])
-        grads.fill(0.0)
+        grads[self.spread] = 0.0
+        grads[:self.first_input, :1] = 0.0
+        grads[self.first_input:] = 0.0
         grads[losses, np.arange(len(losses))] = seed
+        leaf_grads = np.zeros(self.first_input)
         for group, args in zip(reversed(self.groups), reversed(saved)):
-            out = values[group.start:group.stop]
             out_grad = grads[group.start:group.stop]
-            if group.once:  # its parents are computed once too: their grads add up in column 0
-                out, out_grad = out[:, :1], out_grad.sum(axis=1, keepdims=True)
-            local = _stacked(group.op.local_grads(np, out, *args), out_grad.shape)
-            flows = (local * out_grad).reshape(-1, out_grad.shape[1])  # local * grad[node], one row per edge
-            for rows, edges in group.scatter:  # grad[parent] += the flows of all its edges
-                flow = flows[edges[:, 0]] if edges.shape[1] == 1 else flows[edges].sum(axis=1)
-                if group.once:
-                    grads[rows, :1] += flow
-                else:
-                    grads[rows] += flow
+            if group.layer is not None:
+                _layer_backward(group.layer, values, grads, params, leaf_grads, out_grad)
+            else:
+                _backward(group, args, values, grads, out_grad)
             if engine.state.anomaly:
-                _check_finite(group, args, flows.reshape(local.shape), examples, "backward")
-        return grads
-
+                _check_backward(group, args or _gathered(values, params, group), values, out_grad, examples)
+        leaf_grads += grads[:self.first_input, 0]
+        leaf_grads[self.spread] += grads[self.spread, 1:].sum(axis=1)
+        return leaf_grads
 
     def _buffer(self, name: str, columns: int) -> np.ndarray:
         """An array (rows, columns) kept from run to run: allocating a large array anew each
@@ -159,6 +196,160 @@ class Program:
         if buffer is None or buffer.shape[1] != columns:
             buffer = self._buffers[name] = np.empty((self.size, columns))
         return buffer
+
+
+def _backward(group: Group, args: list[np.ndarray], values: np.ndarray, grads: np.ndarray,
+              out_grad: np.ndarray) -> None:
+    """grad[parent] += local * grad[node] over a group's edges."""
+    out = values[group.start:group.stop]
+    if group.once:  # its parents are computed once too: their grads add up in column 0
+        out, out_grad = out[:, :1], out_grad.sum(axis=1, keepdims=True)
+    if group.op is ops.SUM:  # ops.SUM: d out / d xi = 1 for every i, so each edge carries grad[node]
+        local: Any = (1.0,) * group.parents.shape[0]
+        flows = np.broadcast_to(out_grad, (len(local), *out_grad.shape))
+    else:
+        local = group.op.local_grads(np, out, *args)
+        flows = None
+    if group.scatter is None:  # no row is read twice by one input position: add one position at a time
+        for source, d in zip(group.targets, local):
+            if source is None:
+                continue
+            if group.once:
+                grads[source, :1] += d * out_grad
+            else:
+                grads[source] += d * out_grad
+        return
+    if flows is None:
+        flows = _stacked(local, out_grad.shape) * out_grad
+    flows = flows.reshape(-1, out_grad.shape[1])  # one row per edge
+    for rows, edges in group.scatter:  # grad[parent] += the flows of all its edges
+        flow = flows[edges[:, 0]] if edges.shape[1] == 1 else flows[edges].sum(axis=1)
+        if group.once:
+            grads[rows, :1] += flow
+        else:
+            grads[rows] += flow
+
+
+def _check_backward(group: Group, args: list[np.ndarray], values: np.ndarray, out_grad: np.ndarray,
+                    examples: np.ndarray) -> None:
+    """Under detect_anomaly: every edge's local * grad[node], from the rule, must be finite."""
+    out = values[group.start:group.stop]
+    if group.once:
+        out, out_grad = out[:, :1], out_grad.sum(axis=1, keepdims=True)
+        args = [a[:, :1] for a in args[:group.parents.shape[0]]] + args[group.parents.shape[0]:]
+    local = group.op.local_grads(np, out, *args)
+    _check_finite(group, args, _stacked(local, out_grad.shape) * out_grad, examples, "backward")
+
+
+def _layer_backward(layer: Layer, values: np.ndarray, grads: np.ndarray, params: np.ndarray,
+                    leaf_grads: np.ndarray, out_grad: np.ndarray) -> None:
+    """The chain rule through a layer, for the whole batch at once. ops.DOT's local derivatives
+    are d out_j/d w_ji = x_i, d out_j/d x_i = w_ji and d out_j/d b_j = 1, so summing
+    grad[parent] += local * grad[node] over the nodes j and the examples (columns) is
+    dW = G Xᵀ, db = G summed over examples, dX = Wᵀ G, with G the nodes' grads (nodes, batch)."""
+    X = values[layer.inputs]
+    if isinstance(layer.weights, slice):
+        leaf_grads[layer.weights] += (out_grad @ X.T).reshape(-1)
+        leaf_grads[layer.biases] += out_grad.sum(axis=1)
+    else:  # a leaf may appear twice: add every edge
+        np.add.at(leaf_grads, layer.weights, (out_grad @ X.T).reshape(-1))  # type: ignore[arg-type]
+        np.add.at(leaf_grads, layer.biases, out_grad.sum(axis=1))  # type: ignore[arg-type]
+    if layer.input_grads:
+        grads[layer.inputs] += params[layer.weights].reshape(layer.shape).T @ out_grad
+
+
+_DATA = operator.attrgetter("data")
+MAX_SOURCES = 4  # ops with more inputs than this read and scatter them all in one NumPy call
+
+GroupKey = tuple[int, str, int, bool, Any]  # level, op, arity, depends on the inputs, the layer's inputs
+
+
+def _groups(nodes: list[Value], inputs: dict[Value, int], same_as: dict[Value, Value]
+            ) -> list[tuple[GroupKey, list[Value]]]:
+    """The non-leaf nodes in groups that one NumPy call computes, in the order of their levels:
+    same level (1 + the deepest parent's), same op and arity, and (for layers) the same inputs."""
+    level: dict[Value, int] = {}
+    varies: dict[Value, bool] = {}
+    same: dict[GroupKey, list[Value]] = {}
+    for node in nodes:
+        if not node._prev:
+            level[node], varies[node] = 0, node in inputs
+            continue
+        parents = [same_as[p] for p in node._prev]
+        level[node] = 1 + max(level[p] for p in parents)  # parents are placed before their children
+        varies[node] = any(varies[p] for p in parents)
+        op: Op = node._rule  # type: ignore[assignment]
+        layer = _layer_inputs(parents, inputs) if op is ops.DOT and varies[node] else None
+        same.setdefault((level[node], op.name, len(parents), varies[node], layer), []).append(node)
+    return sorted(same.items(), key=lambda item: item[0][0])
+
+
+def _layer_inputs(parents: list[Value], inputs: dict[Value, int]) -> tuple[int, ...] | None:
+    """For a dot node whose weights and bias are leaves (not inputs), its inputs x1..xn (by id),
+    which decide its layer; None for any other dot node."""
+    n = len(parents) // 2
+    xs = tuple(id(x) for x in parents[n:2 * n])
+    if any(p._prev or p in inputs for p in (*parents[:n], parents[-1])) or len(set(xs)) < n:
+        return None
+    return xs
+
+
+def _leaf_order(leaves: list[Value], members: list[tuple[GroupKey, list[Value]]],
+                same_as: dict[Value, Value]) -> list[Value]:
+    """The leaves, each layer's weights (row by row) and biases as a block of their own (a
+    matrix without a copy), after the other leaves."""
+    placed: dict[Value, None] = {}
+    for key, group in members:
+        if key[4] is None:
+            continue
+        n = key[2] // 2
+        weights = [same_as[p] for node in group for p in node._prev[:n]]
+        block = weights + [same_as[node._prev[-1]] for node in group]
+        if len(set(block)) == len(block) and not any(leaf in placed for leaf in block):
+            placed.update(dict.fromkeys(block))
+    return [leaf for leaf in leaves if leaf not in placed] + list(placed)
+
+
+def _group(members: list[Value], row: dict[Value, int], same_as: dict[Value, Value], start: int,
+           varying: bool, is_layer: bool, first_input: int, n_inputs: int, constant: np.ndarray) -> Group:
+    """One group's layout; `constant` marks the rows of numbers like the 2 in 2*x (no gradient)."""
+    op: Op = members[0]._rule  # type: ignore[assignment]
+    parents = np.array([[row[same_as[p]] for p in node._prev] for node in members], dtype=np.intp).T
+    param: tuple[Any, ...] = ()
+    if op.has_param:  # one number for the whole group when they agree: x ** 2.0 is then a square
+        numbers = np.array([[float(n._param)] for n in members])
+        param = (float(numbers[0, 0]) if np.all(numbers == numbers[0, 0]) else numbers,)
+    few = len(parents) <= MAX_SOURCES  # (a layer's dot nodes have 2n + 1 inputs: not few)
+    sources = [_slice_or_rows(rows) for rows in parents] if few else None
+    targets = [None if constant[rows].all() else source for rows, source in zip(parents, sources or ())]
+    direct = few and all(len(np.unique(rows)) == len(rows)  # no row twice where gradients are added
+                         for rows, target in zip(parents, targets) if target is not None)
+    group = Group(op, start, start + len(members), parents, param, sources, targets,
+                  None if direct else _scatter(parents.reshape(-1)), members, not varying)
+    if is_layer:
+        n = len(parents) // 2
+        weights = _slice_or_rows(parents[:n].T.reshape(-1))  # row j: node j's weights
+        biases = _slice_or_rows(parents[-1])
+        xs = parents[n:2 * n, 0]
+        from_inputs = bool(np.all((xs >= first_input) & (xs < first_input + n_inputs)))
+        if isinstance(weights, slice) != isinstance(biases, slice):
+            weights, biases = parents[:n].T.reshape(-1), parents[-1]
+        group.layer = Layer(weights, biases, _slice_or_rows(xs), (len(members), n), not from_inputs)
+    return group
+
+
+def _slice_or_rows(rows: np.ndarray) -> slice | np.ndarray:
+    """rows as a slice when they are consecutive (indexing with it is a view, not a copy)."""
+    if len(rows) and np.array_equal(rows, np.arange(rows[0], rows[0] + len(rows))):
+        return slice(int(rows[0]), int(rows[0]) + len(rows))
+    return rows
+
+
+def _gathered(values: np.ndarray, params: np.ndarray, group: Group) -> list[np.ndarray]:
+    """A layer's inputs as a generic group's (one array per parent), for error messages."""
+    full = values.copy()
+    full[:len(params)] = params[:, None]
+    return list(full[group.parents])
 
 
 def _stacked(local: tuple[Any, ...], shape: tuple[int, ...]) -> np.ndarray:
@@ -212,7 +403,7 @@ def _call(group: Group, args: list[np.ndarray], node: int, column: int) -> str:
     recorded = group.nodes[node]
     numbers = [f"{p.label!r} (= {float(a[node, column])!r})" if p.label else repr(float(a[node, column]))
                for p, a in zip(recorded._prev, args)]
-    numbers += [repr(float(p[node, 0])) for p in group.param]
+    numbers += [repr(float(p if isinstance(p, float) else p[node, 0])) for p in group.param]
     name = f" (node {recorded.label!r})" if recorded.label else ""
     return f"{group.op.name}({', '.join(numbers)}){name}"
 

@@ -20,45 +20,21 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from autograd_lite.backend import BACKENDS as BACKENDS  # re-exported: fit's backends live in backend.py
+from autograd_lite.backend import Gradients as Gradients
+from autograd_lite.backend import Numbers, resolve
+from autograd_lite.backend import as_numbers as _numbers
+from autograd_lite.backend import batch_loss as batch_loss
+from autograd_lite.backend import eager_gradients as eager_gradients
 from autograd_lite.data import Dataset, as_xy, batches
-from autograd_lite.engine import Value, no_grad
+from autograd_lite.engine import no_grad
 from autograd_lite.history import History
 from autograd_lite.live import Display, Displays, LivePlot, ProgressBar, in_jupyter
-from autograd_lite.losses import CORRECT, LOSSES, Loss, mean
+from autograd_lite.losses import CORRECT, LOSSES, Loss
 from autograd_lite.optim import SGD, LRScheduler, Optimizer
 
 __all__ = ["BACKENDS", "DivergenceError", "History", "Step", "batch_loss", "eager_gradients", "evaluate",
            "fit", "measurer", "predict", "train_epoch"]
-
-Numbers = float | list[float]  # one example's output, as plain numbers
-#: A backend computes one batch's mean loss and fills in every parameter's .grad.
-Gradients = Callable[[Any, Sequence[Any], Sequence[Any], Loss], tuple[float, list[Numbers]]]
-
-
-def batch_loss(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any],
-               loss: Loss) -> tuple[Value, list[Any]]:
-    """The mean of loss(model(x), y) over a batch, as one graph; also returns the model's outputs."""
-    outputs = [model(x) for x in xs]
-    losses = [loss(out, y) for out, y in zip(outputs, ys)]
-    if not losses:
-        raise ValueError("batch_loss: the batch is empty")
-    return mean(losses), outputs
-
-
-def eager_gradients(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any],
-                    loss: Loss) -> tuple[float, list[Numbers]]:
-    """The "eager" backend: build the batch's graph of Values, then backward() through it.
-
-    Any backend takes (model, xs, ys, loss), adds d(mean loss)/dp to every parameter's
-    .grad, and returns (mean loss, outputs as plain numbers). A faster one (a batched
-    tape) registers itself in BACKENDS and `fit(..., backend=name)` uses it.
-    """
-    total, outputs = batch_loss(model, xs, ys, loss)
-    total.backward()
-    return total.data, [_numbers(out) for out in outputs]
-
-
-BACKENDS: dict[str, Gradients] = {"eager": eager_gradients}
 
 
 class DivergenceError(FloatingPointError):
@@ -102,7 +78,7 @@ def fit(model: Any, X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, 
     X, y = as_xy(X, y, "fit")
     loss_fn = _loss(loss)
     correct = accuracy or CORRECT.get(loss_fn)
-    step = Step(model, _backend(backend), loss_fn, _optimizer(model, optimizer, lr))
+    step = Step(model, resolve(backend), loss_fn, _optimizer(model, optimizer, lr))
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"fit: epochs must be a whole number >= 1, got {epochs!r}")
     val = _validation(validation)
@@ -182,7 +158,8 @@ def measurer(backend: str | Gradients, loss: Loss, correct: Callable[[Any, Any],
 
     if backend not in ("auto", "tape"):
         return eager
-    from autograd_lite.tape import TapeError, tape_loss
+    from autograd_lite.backend import tape_loss
+    from autograd_lite.tape import TapeError
 
     def with_tape(model: Any, X: Sequence[Any], y: Sequence[Any]) -> tuple[float, float | None]:
         try:
@@ -261,12 +238,6 @@ def evaluate(model: Callable[[Any], Any], X: Sequence[Any] | Dataset, y: Sequenc
 
 # --- helpers ----------------------------------------------------------------------------
 
-def _numbers(out: Any) -> Numbers:
-    if isinstance(out, Value):
-        return out.data
-    if isinstance(out, (list, tuple)):
-        return [o.data if isinstance(o, Value) else float(o) for o in out]
-    return float(out)
 
 
 def _loss(loss: str | Loss) -> Loss:
@@ -279,17 +250,3 @@ def _loss(loss: str | Loss) -> Loss:
     return loss
 
 
-def _backend(backend: str | Gradients) -> Gradients:
-    if callable(backend):
-        return backend
-    if backend in ("tape", "auto") and backend not in BACKENDS:
-        try:  # the batched tape registers here on first use (it needs NumPy)
-            from autograd_lite import tape
-
-            BACKENDS.setdefault("tape", tape.tape_gradients)
-            BACKENDS.setdefault("auto", tape.auto_gradients)
-        except (ImportError, AttributeError):
-            pass
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}: available are {', '.join(BACKENDS)}")
-    return BACKENDS[backend]

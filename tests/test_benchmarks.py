@@ -32,7 +32,7 @@ def test_quick_benchmark_runs_every_workload_and_writes_json(tmp_path, capsys) -
     assert moons["PyTorch batched"]["x_pytorch_batched"] == pytest.approx(1.0)
     assert all(r["min"] <= r["median"] <= r["max"] for r in rows if "median" in r)
     assert set(report["bytes_per_node"]) == {"autograd_lite eager", "micrograd 0.1.0"}
-    assert len(report["targets"]) == 10
+    assert len(report["targets"]) == 13
     for backend in ("tape", "eager"):  # the training targets ran both backends on real digits
         run_ = report["digits_training"][backend]
         assert run_["epochs"] == 1 and 0.0 <= run_["accuracy"] <= 1.0 and run_["seconds"] > 0

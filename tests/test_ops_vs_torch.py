@@ -126,6 +126,16 @@ def test_value_sum_is_one_node_with_the_gradient_of_chained_adds() -> None:
     assert value_sum([Value(1.0), 2.0])._op == "sum"
 
 
+def test_at_least_is_a_clamp_whose_shift_is_a_constant() -> None:
+    # torch's spelling of the same thing: lo where x < lo, plus x - x.detach() (0, with slope 1)
+    from autograd_lite.engine import apply
+    from autograd_lite.ops import AT_LEAST
+    for x in (-2.0, 0.0, 1e-13, 0.5):
+        check(lambda v: apply(AT_LEAST, v, param=1e-12).log() * v, [x],
+              lambda t: torch.where(t < 1e-12, t - t.detach() + 1e-12, t).log() * t)
+
+
 def test_every_op_in_the_table_is_tested() -> None:
-    tested = {"add", "mul", "sum", "powc", "pow", "leaky_relu", "dot"} | set(UNARY)  # dot: test_dot.py
+    tested = {"add", "mul", "sum", "powc", "pow", "leaky_relu", "at_least",
+              "dot"} | set(UNARY)  # dot: test_dot.py
     assert set(OPS) <= tested, set(OPS) - tested
