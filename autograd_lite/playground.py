@@ -93,7 +93,7 @@ class Trainer:
             self.loss = LOSSES[s.loss]
             self.optimizer = OPTIMIZERS[s.optimizer](self.model.parameters(), lr=s.lr)
             self.step = Step(self.model, resolve(s.backend), self.loss, self.optimizer)
-            self.measure = measurer(s.backend, self.loss, CORRECT.get(self.loss))
+            self.measure = measurer(self.loss, CORRECT.get(self.loss))
             self.rng = random.Random(s.seed)
             self.history = History()
             self.batch_in_epoch = 0

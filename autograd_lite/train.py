@@ -82,7 +82,7 @@ def fit(model: Any, X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, 
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"fit: epochs must be a whole number >= 1, got {epochs!r}")
     val = _validation(validation)
-    measure = measurer(backend, loss_fn, correct)
+    measure = measurer(loss_fn, correct)
     rng = random.Random(seed)
     history = History()
     show = _displays(model, X, y, epochs, _batches_per_epoch(len(X), batch_size), progress=progress,
@@ -147,19 +147,17 @@ def train_epoch(step: Step, epoch_batches: Iterable[tuple[Sequence[Any], Sequenc
 Measure = Callable[[Any, Sequence[Any], Sequence[Any]], tuple[float, "float | None"]]
 
 
-def measurer(backend: str | Gradients, loss: Loss, correct: Callable[[Any, Any], bool] | None) -> Measure:
-    """(mean loss, accuracy) of a model on a dataset: with the tape's forward when training uses the
-    tape (one NumPy pass), else eagerly, like `evaluate`."""
+def measurer(loss: Loss, correct: Callable[[Any, Any], bool] | None) -> Measure:
+    """(mean loss, accuracy) of a model on a dataset, without gradients: the tape's forward (one
+    NumPy pass, whatever the training backend) when it can replay the model, else like `evaluate`."""
+    from autograd_lite.backend import tape_loss
+    from autograd_lite.tape import TapeError
+
     def eager(model: Any, X: Sequence[Any], y: Sequence[Any]) -> tuple[float, float | None]:
         try:
             return evaluate(model, X, y, loss=loss, accuracy=correct)
         except (OverflowError, FloatingPointError):  # the weights blew up: fit raises DivergenceError
             return math.inf, None if correct is None else math.nan
-
-    if backend not in ("auto", "tape"):
-        return eager
-    from autograd_lite.backend import tape_loss
-    from autograd_lite.tape import TapeError
 
     def with_tape(model: Any, X: Sequence[Any], y: Sequence[Any]) -> tuple[float, float | None]:
         try:

@@ -43,11 +43,12 @@ def test_the_bar_ends_on_the_historys_numbers_with_whole_epochs() -> None:
     bar.close()
 
 
-def test_fit_measures_each_epoch_on_the_whole_training_set() -> None:
+@pytest.mark.parametrize("backend", ["auto", "eager"])
+def test_fit_measures_each_epoch_on_the_whole_training_set(backend: str) -> None:
     train_set, test = train_test_split(moons(60, seed=0), 0.25, seed=0)
     model = MLP(2, [8, 1], seed=0)
     history = fit(model, train_set, loss="hinge", lr=0.1, epochs=3, batch_size=8, validation=test,
-                  progress=False)
+                  progress=False, backend=backend)
     # the History holds the model's numbers after its last epoch, as evaluate gives them
     for part, (loss, acc) in (("train", (history.loss, history.accuracy)),
                               ("test", (history.val_loss, history.val_accuracy))):
