@@ -37,7 +37,8 @@ def server(tmp_path):
         port = s.getsockname()[1]
     token = secrets.token_hex(16)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "MPLBACKEND": "Agg"}
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+           "MPLBACKEND": "Agg"}  # nothing written to the home directory
     log = (tmp_path / "voila.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "voila", "playground.ipynb", "--no-browser", f"--port={port}",
