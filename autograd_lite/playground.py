@@ -34,7 +34,7 @@ from autograd_lite.losses import CORRECT, LOSSES
 from autograd_lite.nn import MLP
 from autograd_lite.optim import OPTIMIZERS
 from autograd_lite.plots import COLORS, draw_decision_boundary, draw_history, draw_network, figure_class, png
-from autograd_lite.train import Step, measurer
+from autograd_lite.train import Step, measure_epoch, measurer
 
 DATASETS = ("xor", "moons", "circles", "spirals")
 REFRESH = 0.25  # seconds between redraws while training, at least...
@@ -134,14 +134,9 @@ class Trainer:
 
     def _end_epoch(self) -> None:
         self.batch_in_epoch = 0
-        h = self.history
-        for (loss, acc), losses, accuracies in (
-                (self.measure(self.model, self.train.X, self.train.y), h.loss, h.accuracy),
-                (self.measure(self.model, self.test.X, self.test.y), h.val_loss, h.val_accuracy)):
-            losses.append(loss)
-            if acc is not None:
-                accuracies.append(acc)
-        h.lr.append(self.optimizer.lr)
+        self.history.lr.append(self.optimizer.lr)
+        measure_epoch(self.history, self.measure, self.step, (self.train.X, self.train.y),
+                      (self.test.X, self.test.y))  # as fit does; the test set is its validation
         self.now = self._measure_now()
 
     def _measure_now(self) -> dict[str, float | None]:

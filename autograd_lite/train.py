@@ -8,7 +8,7 @@ adds mini-batches, a progress bar (or a live figure) and a history:
     plot_history(history); plot_decision_boundary(model, data)     # from autograd_lite.plots
 
 fit reads as its steps: `Step` (one update), `train_epoch` (one pass over the batches),
-then the epoch's measurement on the training and validation data (`measurer`).
+`measure_epoch` (the model's loss and accuracy on the training and validation data).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from autograd_lite.losses import CORRECT, LOSSES, Loss
 from autograd_lite.optim import SGD, LRScheduler, Optimizer
 
 __all__ = ["BACKENDS", "DivergenceError", "History", "Step", "batch_loss", "eager_gradients", "evaluate",
-           "fit", "measurer", "predict", "train_epoch"]
+           "fit", "measure_epoch", "measurer", "predict", "train_epoch"]
 
 
 class DivergenceError(FloatingPointError):
@@ -91,12 +91,7 @@ def fit(model: Any, X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, 
         for epoch in range(1, epochs + 1):
             history.lr.append(step.optimizer.lr)
             train_epoch(step, batches(X, y, batch_size, rng=rng), epoch, history, show)
-            _record(history, measure(model, X, y), measure(model, *val) if val is not None else None)
-            if not math.isfinite(history.loss[-1]):
-                raise DivergenceError(
-                    f"fit: training diverged in epoch {epoch}, after {step.optimizer.steps} updates (the "
-                    f"training set's loss became {history.loss[-1]}); try a smaller learning rate than "
-                    f"{step.optimizer.lr:g}", history)
+            measure_epoch(history, measure, step, (X, y), val)
             show.epoch(history)
             if scheduler is not None:
                 scheduler.step()
@@ -171,15 +166,22 @@ def measurer(loss: Loss, correct: Callable[[Any, Any], bool] | None) -> Measure:
     return with_tape
 
 
-def _record(history: History, train: tuple[float, float | None],
-            val: tuple[float, float | None] | None) -> None:
-    history.loss.append(train[0])
-    if train[1] is not None:
-        history.accuracy.append(train[1])
-    if val is not None:
-        history.val_loss.append(val[0])
-        if val[1] is not None:
-            history.val_accuracy.append(val[1])
+def measure_epoch(history: History, measure: Measure, step: Step, train: tuple[Sequence[Any], Sequence[Any]],
+                  val: tuple[Sequence[Any], Sequence[Any]] | None) -> None:
+    """Append the model's loss and accuracy on the training (and validation) data to the history;
+    a training loss that is no longer finite raises DivergenceError."""
+    for data, losses, accuracies in ((train, history.loss, history.accuracy),
+                                     (val, history.val_loss, history.val_accuracy)):
+        if data is not None:
+            loss, accuracy = measure(step.model, *data)
+            losses.append(loss)
+            if accuracy is not None:
+                accuracies.append(accuracy)
+    if not math.isfinite(history.loss[-1]):
+        raise DivergenceError(
+            f"fit: training diverged in epoch {history.epochs}, after {step.optimizer.steps} updates (the "
+            f"training set's loss became {history.loss[-1]}); try a smaller learning rate than "
+            f"{step.optimizer.lr:g}", history)
 
 
 def _displays(model: Any, X: Sequence[Any], y: Sequence[Any], epochs: int, per_epoch: int, *, progress: bool,
