@@ -18,7 +18,7 @@ from autograd_lite.plots import COLORS, draw_history, figure_class, model_output
 BUDGET = 0.1  # the live figure may take this share of the training time (the issue's limit)...
 MIN_INTERVAL = 0.3  # ...and is redrawn at most this often (seconds)
 FIRST = 1.0  # seconds of training before the first picture: a shorter run is drawn once, at its end
-RESOLUTION = 80  # grid points per side of the live decision boundary
+RESOLUTION = 64  # grid points per side of the live decision boundary
 DPI = 72
 
 
@@ -86,8 +86,8 @@ class LivePlot:
         self.drawing = 0.0  # seconds spent drawing, in all
         self._data = X, y, accuracy
         self.fig: Any = None  # made at the first redraw: a short run pays for one picture only
-        self.show = show or _display
-        self.handle: Any = None  # shown at the first redraw
+        # a line of text now (it costs nothing), replaced by the figure after FIRST seconds or at the end
+        self.handle = (show or _display)(_Waiting(epochs))
         self._next = time.perf_counter() + FIRST
 
     def batch(self, epoch: int, loss: float) -> None:
@@ -109,8 +109,10 @@ class LivePlot:
         X, y, accuracy = self._data
         two_d = len(X) > 0 and hasattr(X[0], "__len__") and len(X[0]) == 2
         panels = 1 + accuracy + two_d
-        self.fig = figure_class()(figsize=(3.6 * panels, 3.0), layout="constrained")
-        axes = list(self.fig.subplots(1, panels, squeeze=False)[0])
+        width = 3.6 * panels  # inches; margins fixed in inches (a layout engine would double the cost)
+        self.fig = figure_class()(figsize=(width, 3.0))
+        axes = list(self.fig.subplots(1, panels, squeeze=False, gridspec_kw={
+            "left": 0.6 / width, "right": 1 - 0.15 / width, "bottom": 0.16, "top": 0.9, "wspace": 0.3})[0])
         placeholder = History()  # one line per curve, their data set at every redraw
         for name in self.curves:
             getattr(placeholder, name).append(0.5)
@@ -134,11 +136,7 @@ class LivePlot:
         if self.boundary is not None:
             self.boundary.update(f"epoch {h.epochs}/{self.epochs}" + ("" if final else " (training)"))
         picture = _Picture(png(self.fig, dpi=DPI, crop=False))
-        if self.handle is None:
-            self.handle = self.show(picture)
-            self.fig.set_layout_engine("none")  # keep the first picture's layout: redraws skip that pass
-        else:
-            self.handle.update(picture)
+        self.handle.update(picture)
         end = time.perf_counter()
         self.drawing += end - start
         self.redraws += 1
@@ -161,11 +159,11 @@ class _Boundary:
         gx, gy = np.meshgrid(np.linspace(*self.extent[:2], RESOLUTION),
                              np.linspace(*self.extent[2:], RESOLUTION))
         self.grid = np.column_stack([gx.ravel(), gy.ravel()])
-        scores = model_outputs(model, self.grid)
-        self.classes = max(2, scores.shape[1], int(labels.max()) + 1)
+        outputs = model_outputs(model, self.grid[:1]).shape[1]  # (this records the tape for the grid)
+        self.classes = max(2, outputs, int(labels.max()) + 1)
         self.threshold = 0.5 if isinstance(model, MLP) and model.activations[-1] == "sigmoid" else 0.0
         colors = ListedColormap(COLORS[:self.classes])
-        self.image = ax.imshow(self._predicted(scores), extent=self.extent, origin="lower", cmap=colors,
+        self.image = ax.imshow(np.zeros((RESOLUTION, RESOLUTION)), extent=self.extent, origin="lower", cmap=colors,
                                vmin=-0.5, vmax=self.classes - 0.5, alpha=0.3, aspect="auto",
                                interpolation="bilinear" if self.classes == 2 else "nearest")
         positive = labels > 0.5 if self.classes == 2 else labels  # hinge's -1 labels are class 0
@@ -182,6 +180,16 @@ class _Boundary:
         self.ax.set_title(title)
 
 
+class _Waiting:
+    """What the live figure's place shows before its first picture."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def __repr__(self) -> str:
+        return f"training for {self.epochs} epochs: the live figure appears here after a second"
+
+
 class _Picture:
     """A PNG that Jupyter shows (what display() and update() send), without pyplot."""
 
@@ -192,7 +200,7 @@ class _Picture:
         return self.data
 
 
-def _display(picture: _Picture) -> Any:
+def _display(picture: Any) -> Any:
     from IPython.display import display
 
     return display(picture, display_id=True)
