@@ -163,8 +163,8 @@ class _Boundary:
         self.classes = max(2, outputs, int(labels.max()) + 1)
         self.threshold = 0.5 if isinstance(model, MLP) and model.activations[-1] == "sigmoid" else 0.0
         colors = ListedColormap(COLORS[:self.classes])
-        self.image = ax.imshow(np.zeros((RESOLUTION, RESOLUTION)), extent=self.extent, origin="lower", cmap=colors,
-                               vmin=-0.5, vmax=self.classes - 0.5, alpha=0.3, aspect="auto",
+        self.image = ax.imshow(np.zeros((RESOLUTION, RESOLUTION)), extent=self.extent, origin="lower",
+                               cmap=colors, vmin=-0.5, vmax=self.classes - 0.5, alpha=0.3, aspect="auto",
                                interpolation="bilinear" if self.classes == 2 else "nearest")
         positive = labels > 0.5 if self.classes == 2 else labels  # hinge's -1 labels are class 0
         ax.scatter(points[:, 0], points[:, 1], c=np.asarray(positive, dtype=int), cmap=colors, vmin=-0.5,
