@@ -4,13 +4,15 @@
     Playground()                 # in a notebook cell: controls, buttons and live pictures
 
 Controls: data set (xor, moons, circles, spirals) and noise, hidden layers and their
-widths, activation, loss, optimizer, learning rate, batch size. Train runs batches in a
+widths, activation, loss, optimizer, learning rate, batch size, and the speed (steps per
+second, slow enough to watch, or as fast as it goes). Train runs batches in a
 background thread, so the page stays live and Pause answers between two batches; Step
 does one batch; Reset puts back the weights of the seed. The pictures: the decision
 boundary with the training (filled) and test (open) points, the train and test loss per
 epoch, and the network with every weight coloured by its sign and as thick as it is large.
 "Explain one example" opens the Stepper on the loss of the training example the model
-gets most wrong: every chain-rule step of its backward pass, on the current weights.
+gets most wrong (ringed in red on the plane): every chain-rule step of its backward pass,
+on the current weights.
 
 Every batch goes through `train.Step` with fit's backends ("auto": the tape when it can
 replay the model and loss). One lock guards the model: a batch, a redraw and an
@@ -196,6 +198,9 @@ class Playground:
         }
         for name, control in self.controls.items():
             control.observe(self._changed(name), names="value")
+        self.speed = w.Dropdown(options=[("slow: 20 steps/s", 20), ("100 steps/s", 100),
+                                         ("as fast as it goes", 0)], value=100, description="speed", **wide)
+        self._explained: int | None = None  # the training example last explained, ringed in red
         self.buttons = {name: w.Button(description=name.capitalize(), icon=icon,
                                        layout=w.Layout(width="90px"))
                         for name, icon in (("train", "play"), ("pause", "pause"), ("step", "step-forward"),
@@ -214,7 +219,7 @@ class Playground:
         self._figures = {name: figure_class()(figsize=(4, 3.6), layout="constrained")
                          for name in ("boundary", "curves", "network")}
         self.widget = w.VBox([
-            w.HBox([w.VBox(list(self.controls.values())),
+            w.HBox([w.VBox([*self.controls.values(), self.speed]),
                     w.VBox([w.HBox([self.boundary, self.curves]), w.HBox([self.network, self.message])])]),
             w.HBox([*self.buttons.values()]), self.readout, self.explanation])
         self.refresh()
@@ -247,6 +252,7 @@ class Playground:
         """Back to the seed's weights and a fresh history (pauses training first)."""
         self.pause()
         self.trainer.reset()
+        self._explained = None
         self.explanation.clear_output()
         self.refresh()
 
@@ -255,6 +261,8 @@ class Playground:
         from IPython.display import HTML, display
 
         index, stepper = self.trainer.explain()
+        self._explained = index
+        self.refresh()
         x, target = self.trainer.train[index]
         self.explanation.clear_output()
         with self.explanation:
@@ -286,11 +294,14 @@ class Playground:
     def _loop(self) -> None:
         try:
             while self._running.is_set():
+                started = time.perf_counter()
                 if not self._guarded(self.trainer.one_batch):
                     self.refresh()  # stopped by itself: show where (Pause redraws on its own)
                     break
                 if time.perf_counter() >= self._next_draw:
                     self.refresh()
+                if self.speed.value:  # slowed down so that the pictures can follow
+                    time.sleep(max(0.0, started + 1 / self.speed.value - time.perf_counter()))
         except Exception as e:  # a thread's error is printed nowhere: show it in the widget
             self._running.clear()
             self.error = e
@@ -326,6 +337,7 @@ class Playground:
                 self.pause()
             self.message.value = ""
             self.trainer.change(**{name: value})
+            self._explained = None
             self.refresh()
         return apply
 
@@ -348,6 +360,9 @@ class Playground:
             ax = figs["boundary"].axes[0]
             ax.scatter([x[0] for x in t.test.X], [x[1] for x in t.test.X], facecolors="none",
                        edgecolors=[COLORS[c] for c in t.test.y], s=22, linewidths=1.2)
+            if self._explained is not None:
+                x1, x2 = t.train.X[self._explained]
+                ax.scatter([x1], [x2], s=160, facecolors="none", edgecolors="#d62728", linewidths=2)
             curves = figs["curves"].subplots()
             draw_history([curves], h, validation="test")
             curves.set_title("loss (train, test)")

@@ -120,3 +120,22 @@ def test_explain_one_example_steps_through_the_worst_examples_loss() -> None:
     assert stepper.root.data == max(losses) == losses[index]
     assert [p.grad for p in trainer.model.parameters()] == grads  # training's grads are left alone
     assert "al-stepper" in stepper._repr_html_()
+
+
+def test_the_explain_button_rings_the_example_on_the_plane() -> None:
+    pg = Playground(hidden=(3,))
+    before = pg.boundary.value
+    pg.buttons["explain"].click()
+    index, _ = pg.trainer.explain()
+    assert pg._explained == index and pg.boundary.value != before  # the red ring is drawn
+    pg.buttons["reset"].click()
+    assert pg._explained is None
+
+
+def test_the_speed_control_slows_training_down_to_watch_it() -> None:
+    pg = Playground()
+    pg.speed.value = 20
+    pg.buttons["train"].click()
+    time.sleep(0.5)
+    pg.buttons["pause"].click()
+    assert 1 <= pg.trainer.steps <= 11 + 1  # about 20 steps a second, never faster
