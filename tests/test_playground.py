@@ -139,3 +139,15 @@ def test_the_speed_control_slows_training_down_to_watch_it() -> None:
     time.sleep(0.5)
     pg.buttons["pause"].click()
     assert 1 <= pg.trainer.steps <= 11 + 1  # about 20 steps a second, never faster
+
+
+def test_training_in_the_background_ignores_the_callers_no_grad() -> None:
+    from autograd_lite.engine import no_grad
+
+    pg = Playground()
+    before = weights(pg.trainer.model)
+    with no_grad():  # e.g. another cell evaluating something while the playground trains
+        pg.buttons["train"].click()
+        wait_for(lambda: pg.trainer.steps > 10)
+        pg.buttons["pause"].click()
+    assert weights(pg.trainer.model) != before and pg.trainer.history.epochs >= 1
