@@ -42,6 +42,7 @@ from autograd_lite.train import DivergenceError, History, evaluate, fit, predict
 _LAZY = {
     "draw_dot": "autograd_lite.viz",
     "save_drawing": "autograd_lite.viz",
+    "Playground": "autograd_lite.playground",
     "Stepper": "autograd_lite.stepper",
     "backward_steps": "autograd_lite.stepper",
     "explain": "autograd_lite.stepper",

@@ -270,6 +270,11 @@ class Playground:
                          "the largest loss of the training set. Next to step through its backward pass."))
             display(HTML(stepper._repr_html_()))
 
+    def close(self) -> None:
+        """Stop training and remove the widget from the page."""
+        self.pause()
+        self.widget.close()
+
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
