@@ -100,7 +100,7 @@ class Trainer:
             self.history = History()
             self.batch_in_epoch = 0
             self._batches = self._epoch()
-            self.now = self._measure_now()
+            self._now: tuple[int, dict[str, float | None]] | None = None  # (steps, numbers) of current()
 
     def change(self, **changes: Any) -> None:
         """Apply control changes: the learning rate and batch size take effect at once, the rest reset."""
@@ -139,10 +139,16 @@ class Trainer:
         self.history.lr.append(self.optimizer.lr)
         measure_epoch(self.history, self.measure, self.step, (self.train.X, self.train.y),
                       (self.test.X, self.test.y))  # as fit does; the test set is its validation
-        self.now = self._measure_now()
 
-    def _measure_now(self) -> dict[str, float | None]:
-        """Train and test loss and accuracy of the model as it is (the readout's numbers)."""
+    def current(self) -> dict[str, float | None]:
+        """Train and test loss and accuracy of the model as it is now (the readout's numbers);
+        measured again only when a step has changed the model."""
+        with self.lock:
+            if self._now is None or self._now[0] != self.steps:
+                self._now = self.steps, self._measure()
+            return self._now[1]
+
+    def _measure(self) -> dict[str, float | None]:
         h = self.history
         if h.epochs and self.batch_in_epoch == 0:  # just measured at the end of an epoch
             train, test = (h.loss[-1], h.accuracy[-1] if h.accuracy else None), \
@@ -353,7 +359,7 @@ class Playground:
         with t.lock:
             h = t.history
             numbers = ", ".join(f"{name} {value:.1%}" if "accuracy" in name else f"{name} {value:.4f}"
-                                for name, value in t.now.items() if value is not None)
+                                for name, value in t.current().items() if value is not None)
             self.readout.value = f"<code>epoch {h.epochs}, step {t.steps}: {numbers}" + (
                 " (training)</code>" if self._running.is_set() else "</code>")  # first: it answers at once
             self.buttons["train"].disabled = self._running.is_set()

@@ -151,3 +151,15 @@ def test_training_in_the_background_ignores_the_callers_no_grad() -> None:
         wait_for(lambda: pg.trainer.steps > 10)
         pg.buttons["pause"].click()
     assert weights(pg.trainer.model) != before and pg.trainer.history.epochs >= 1
+
+
+def test_the_readout_follows_every_step() -> None:
+    pg = Playground()
+    losses = set()
+    for _ in range(3):  # within the first epoch: the readout is measured on the model as it is
+        pg.buttons["step"].click()
+        numbers = pg.trainer.current()
+        assert numbers == pg.trainer.current()  # measured once per step, then kept
+        losses.add(numbers["train loss"])
+        assert f"train loss {numbers['train loss']:.4f}" in pg.readout.value
+    assert len(losses) == 3
