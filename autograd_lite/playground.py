@@ -179,7 +179,11 @@ class Playground:
     starting controls; in a notebook, the last line of a cell shows it."""
 
     def __init__(self, **settings: Any) -> None:
-        import ipywidgets as w
+        try:
+            import ipywidgets as w
+        except ImportError as e:
+            raise ImportError("the playground needs ipywidgets: pip install ipywidgets (or the package's "
+                              "notebooks extra, pip install 'autograd_lite[notebooks]')") from e
 
         self.trainer = Trainer(Settings(**settings))
         s = self.trainer.settings

@@ -32,6 +32,9 @@ from autograd_lite.history import History
 from autograd_lite.live import Display, Displays, LivePlot, ProgressBar, in_jupyter
 from autograd_lite.losses import CORRECT, LOSSES, Loss
 from autograd_lite.optim import SGD, LRScheduler, Optimizer
+from autograd_lite.plots import plot_decision_boundary as plot_decision_boundary  # moved to plots.py; old
+from autograd_lite.plots import plot_history as plot_history  # imports from train keep working
+from autograd_lite.plots import plot_images as plot_images
 
 __all__ = ["BACKENDS", "DivergenceError", "History", "Step", "batch_loss", "eager_gradients", "evaluate",
            "fit", "measure_epoch", "measurer", "predict", "train_epoch"]
