@@ -160,13 +160,17 @@ class Trainer:
                 "test accuracy": test[1]}
 
     def explain(self) -> Any:
-        """A Stepper on the loss of the training example with the largest loss, on the current weights."""
+        """A Stepper on the loss of the training example with the largest loss (nearest the boundary
+        among equals), on the current weights; also returns the example's index."""
         from autograd_lite.stepper import Stepper
 
         with self.lock:
             with no_grad():
-                losses = [self.loss(self.model(x), t).data for x, t in self.train]
-            worst = max(range(len(losses)), key=losses.__getitem__)
+                outputs = [self.model(x) for x in self.train.X]
+                losses = [self.loss(out, t).data for out, t in zip(outputs, self.train.y)]
+            margins = [abs(o.data) if isinstance(o, Value) else 0.0 for o in outputs]
+            # ties (all at 0, say, once hinge is satisfied): the point nearest the boundary
+            worst = max(range(len(losses)), key=lambda i: (losses[i], -margins[i]))
             x, target = self.train[worst]
             inputs = [Value(v, label=f"x{i + 1}") for i, v in enumerate(x)]
             loss = self.loss(self.model(inputs), target)
@@ -276,8 +280,9 @@ class Playground:
         x, target = self.trainer.train[index]
         self.explanation.clear_output()
         with self.explanation:
-            display(HTML(f"<b>training example {index}</b>: x = ({x[0]:.3f}, {x[1]:.3f}), label {target}, "
-                         "the largest loss of the training set. Next to step through its backward pass."))
+            display(HTML(f"<b>training example {index}</b> (ringed in red): x = ({x[0]:.3f}, {x[1]:.3f}), "
+                         f"label {target}, loss {stepper.root.data:.4g}, the largest of the training set. "
+                         "Press Next to step through its forward and backward pass."))
             display(HTML(stepper._repr_html_()))
 
     def close(self) -> None:
