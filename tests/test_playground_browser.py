@@ -101,10 +101,14 @@ def test_train_moves_the_readout_and_the_boundary_and_pause_answers(server, brow
     def step() -> int:
         return int(re.search(r"step (\d+)", readout()).group(1))
 
+    def train_loss() -> str:
+        return re.search(r"train loss ([\d.]+)", readout()).group(1)
+
     assert readout().startswith("epoch 0, step 0: train loss")
-    boundary = find("img.al-boundary").get_attribute("src")
+    boundary, loss = find("img.al-boundary").get_attribute("src"), train_loss()
     find("button.al-train").click()
     WebDriverWait(browser, 30).until(lambda d: "(training)" in readout() and step() > 0
+                                     and train_loss() != loss
                                      and find("img.al-boundary").get_attribute("src") != boundary)
     assert find("button.al-train").get_attribute("disabled")  # Train is greyed out while it runs
     seen = step()
