@@ -171,20 +171,22 @@ def measurer(loss: Loss, correct: Callable[[Any, Any], bool] | None) -> Measure:
 
 def measure_epoch(history: History, measure: Measure, step: Step, train: tuple[Sequence[Any], Sequence[Any]],
                   val: tuple[Sequence[Any], Sequence[Any]] | None) -> None:
-    """Append the model's loss and accuracy on the training (and validation) data to the history;
-    a training loss that is no longer finite raises DivergenceError."""
-    for data, losses, accuracies in ((train, history.loss, history.accuracy),
-                                     (val, history.val_loss, history.val_accuracy)):
-        if data is not None:
-            loss, accuracy = measure(step.model, *data)
-            losses.append(loss)
-            if accuracy is not None:
-                accuracies.append(accuracy)
-    if not math.isfinite(history.loss[-1]):
+    """Append the model's loss and accuracy on the training (and validation) data to the history.
+    A training loss that is no longer finite raises DivergenceError (the history keeps the
+    epochs before, so history.json stays plain numbers)."""
+    on_train = measure(step.model, *train)
+    if not math.isfinite(on_train[0]):
         raise DivergenceError(
-            f"fit: training diverged in epoch {history.epochs}, after {step.optimizer.steps} updates (the "
-            f"training set's loss became {history.loss[-1]}); try a smaller learning rate than "
+            f"fit: training diverged in epoch {history.epochs + 1}, after {step.optimizer.steps} updates "
+            f"(the training set's loss became {on_train[0]}); try a smaller learning rate than "
             f"{step.optimizer.lr:g}", history)
+    measured = [on_train, None if val is None else measure(step.model, *val)]
+    for numbers, losses, accuracies in zip(measured, (history.loss, history.val_loss),
+                                           (history.accuracy, history.val_accuracy)):
+        if numbers is not None:
+            losses.append(numbers[0])
+            if numbers[1] is not None:
+                accuracies.append(numbers[1])
 
 
 def _displays(model: Any, X: Sequence[Any], y: Sequence[Any], epochs: int, per_epoch: int, *, progress: bool,
