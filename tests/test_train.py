@@ -137,6 +137,7 @@ def test_divergence_is_reported_before_the_bad_update() -> None:
         fit(model, X, y, loss="mse", lr=10.0, epochs=200, progress=False)
     assert all(math.isfinite(p.data) for p in model.parameters())
     assert info.value.history.epochs >= 1
+    assert all(math.isfinite(v) for v in info.value.history.loss)  # history.json stays plain numbers
 
 
 def test_a_backend_plugs_into_fit() -> None:
