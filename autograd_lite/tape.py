@@ -7,8 +7,8 @@ array: row i holds node i's value for every example of the batch, one example
 per column. Then replay it:
 
 * forward: each op runs on whole rows, ``op.forward(numpy, ...)``, and all the
-  same-op nodes of one level of the graph (e.g. the 256 products w*h of a
-  16x16 layer) run in one NumPy call;
+  same-op nodes of one level of the graph run in one NumPy call -- the neurons of
+  a layer (dot nodes reading the same inputs) as one matrix product W @ X;
 * backward: the chain rule ``grad[parent] += local * grad[node]`` on whole rows,
   with the local derivatives from ``op.local_grads(numpy, ...)`` -- the same
   rules in ops.py that eager backward uses; no derivative is written here.
@@ -19,7 +19,8 @@ per column. Then replay it:
 
 `run` gives every leaf the gradient that eager backward of the batch's mean loss,
 ``(value_sum([f(x_i, y_i) for each i]) / B).backward()``, would give it (sum
-instead of mean with ``reduction="sum"``). The leaves (parameters, and numbers
+instead of mean with ``reduction="sum"``), except the numbers made while recording
+(Constants, like the 2 in 2*x), which get none. The leaves (parameters, and numbers
 like the 2 in 2*x) are read again at every run, so the replay sees each
 optimizer step. The inputs are the tape's: fn gets one Value per input number.
 
@@ -81,6 +82,7 @@ class Tape:
         self.program: Program | None = None  # all the recordings, laid out for NumPy
         self.max_recordings = 64
         self._layout: list[tuple[int, ...]] | None = None
+        self._key_of: dict[Any, Any] = {}
         try:
             self._names = list(inspect.signature(fn).parameters)
         except (TypeError, ValueError):
@@ -121,9 +123,8 @@ class Tape:
         if seed is not None and program.shape is not None and not isinstance(program.shape, tuple):
             raise TypeError(f"Tape.run needs fn to return a loss (a Value), or (loss, output); it "
                             f"returns a list of {program.shape} Values: use Tape.forward for outputs")
-        outputs = np.empty((len(next(iter(program.outputs.values()))), data.size), dtype=np.intp)
-        for key, rows in data.groups.items():  # each example's outputs, from its own recording
-            outputs[:, rows] = program.outputs[key].reshape(-1, 1)
+        keys, which = data.keyed  # each example's outputs, from its own recording
+        outputs = np.array([program.outputs[key] for key in keys])[which].T
         examples = np.arange(data.size)
         with np.errstate(all="ignore"):
             params = program.parameters()
@@ -157,7 +158,7 @@ class Tape:
         elif layout != self._layout:
             raise ValueError(f"Tape: this batch's rows have shapes {layout}, but the tape was recorded with "
                              f"{self._layout}; record a new tape for a different model or data")
-        return _Batch(arrays, self.static)
+        return _Batch(arrays, self.static, self._key_of)
 
     def _name(self, i: int) -> str:
         return self._names[i] if i < len(self._names) else f"arg{i}"
@@ -165,7 +166,7 @@ class Tape:
     # --- recording ------------------------------------------------------------------------
     def _program(self, batch: _Batch) -> Program:
         """The program for every static value in the batch: new ones are recorded (and checked)."""
-        new = {key: rows for key, rows in batch.groups.items() if key not in self.traces}
+        new = {key: batch.groups[key] for key in batch.keyed[0] if key not in self.traces}
         if len(self.traces) + len(new) > self.max_recordings:
             raise TapeError(f"the static arguments take more than {self.max_recordings} different values, "
                             f"and each needs its own recording",
@@ -234,8 +235,9 @@ class Tape:
 class _Batch:
     """The arguments of a batch: non-static numbers as one array (inputs, batch), static ones as rows."""
 
-    def __init__(self, arrays: list[np.ndarray], static: frozenset[int]) -> None:
+    def __init__(self, arrays: list[np.ndarray], static: frozenset[int], key_of: dict[Any, Any]) -> None:
         self.arrays = arrays
+        self.key_of = key_of  # a static row (its bytes) -> its key, kept by the tape from batch to batch
         self.size = len(arrays[0])
         self.static = static
         numeric = [a.reshape(self.size, -1) for i, a in enumerate(arrays) if i not in static]
@@ -244,23 +246,34 @@ class _Batch:
     @functools.cached_property
     def groups(self) -> dict[tuple[Any, ...], np.ndarray]:
         """Examples by the values of their static arguments (one recording each)."""
+        keys, which = self.keyed
+        return {key: np.flatnonzero(which == k) for k, key in enumerate(keys)}
+
+    @functools.cached_property
+    def keyed(self) -> tuple[list[tuple[Any, ...]], np.ndarray]:
+        """The distinct values of the static arguments, and for each example the number of its own."""
         if not self.static:
-            return {(): np.arange(self.size)}
+            return [()], np.zeros(self.size, dtype=np.intp)
         static = [a for i, a in enumerate(self.arrays) if i in self.static]
-        if all(a.dtype.kind in "biuf" for a in static):  # numbers: group the rows' bytes, then name them
-            joined = np.concatenate([a.reshape(self.size, -1).astype(float) for a in static], axis=1)
-            rows = np.ascontiguousarray(joined).view(np.dtype((np.void, 8 * joined.shape[1])))
-            alike: dict[Any, list[int]] = {}
-            for example, raw in enumerate(rows.ravel().tolist()):
-                alike.setdefault(raw, []).append(example)
+        if len(static) == 1 and static[0].ndim == 1 and static[0].dtype.kind in "biu":  # class labels
+            labels, inverse = np.unique(static[0], return_inverse=True)
+            return [(label,) for label in labels.tolist()], inverse.reshape(-1)
+        if all(a.dtype.kind in "biuf" for a in static):  # numbers: find each row's key by its bytes
+            joined = np.ascontiguousarray(np.concatenate([a.reshape(self.size, -1).astype(float)
+                                                          for a in static], axis=1))
+            rows = joined.view(np.dtype((np.void, 8 * joined.shape[1]))).ravel().tolist()
         else:
-            alike = {}
-            for example, key in enumerate(zip(*[[_frozen(x) for x in a.tolist()] for a in static])):
-                alike.setdefault(key, []).append(example)
-        groups: dict[tuple[Any, ...], list[int]] = {}
-        for examples in alike.values():  # (0.0 and -0.0 have different bytes but are one key)
-            groups.setdefault(tuple(_frozen(a[examples[0]].tolist()) for a in static), []).extend(examples)
-        return {key: np.array(sorted(examples)) for key, examples in groups.items()}
+            rows = list(zip(*[[_frozen(x) for x in a.tolist()] for a in static]))
+        seen: dict[Any, int] = {}
+        inverse = np.array([seen.setdefault(row, len(seen)) for row in rows], dtype=np.intp)
+        first = np.zeros(len(seen), dtype=np.intp)
+        first[inverse[::-1]] = np.arange(self.size)[::-1]  # each distinct row's first example
+        number: dict[tuple[Any, ...], int] = {}  # (0.0 and -0.0 have different bytes but are one key)
+        for row, e in zip(seen, first.tolist()):
+            if row not in self.key_of:
+                self.key_of[row] = tuple(_frozen(a[e].tolist()) for a in static)
+        renumber = np.array([number.setdefault(self.key_of[row], len(number)) for row in seen], dtype=np.intp)
+        return list(number), renumber[inverse.reshape(-1)]
 
 
 # --- helpers ----------------------------------------------------------------------------

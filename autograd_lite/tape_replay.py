@@ -8,6 +8,12 @@ w*h of a 16x16 layer). Forward calls each op's ``forward(numpy, ...)`` on whole 
 backward applies the chain rule, ``grad[parent] += local * grad[node]``, with the
 local derivatives from ``local_grads(numpy, ...)`` -- the rules in ops.py that eager
 backward uses. See tape.py for recording and the public API.
+
+Two kinds of group use what their rule says instead of calling it: a layer's dot nodes
+are matrix products (tape_layers.py), and a sum, whose local derivatives are all 1, adds
+its inputs in one call and hands its grad to each of them. The leaves' numbers are read
+into one vector per run, and their gradients come back as one vector. Nodes that depend
+on no input (an L2 term) are computed once, in column 0.
 """
 
 from __future__ import annotations
@@ -22,6 +28,15 @@ import numpy as np
 from autograd_lite import engine, ops
 from autograd_lite.engine import Constant, Value, describe
 from autograd_lite.ops import Op
+from autograd_lite.tape_layers import (
+    GroupKey,
+    Layer,
+    layer_backward,
+    layer_forward,
+    layer_inputs,
+    leaf_order,
+    slice_or_rows,
+)
 
 
 @dataclass
@@ -32,21 +47,6 @@ class Trace:
     inputs: dict[Value, int]  # input leaf -> its number among the example's inputs
     outputs: list[Value]
     shape: Any  # the function's result: None (a Value), k (a list of k Values), ("pair", shape)
-
-
-@dataclass
-class Layer:
-    """The dot nodes of one level that read the same inputs x1..xn in the same order, with
-    leaves for weights and biases: a layer, replayed as matrix products (see Program.forward).
-
-    `weights` index the parameter vector row by row (W is (nodes, n)), `biases` too; `inputs`
-    are the rows of x1..xn. Each is a slice when contiguous (a view, no copy)."""
-
-    weights: slice | np.ndarray
-    biases: slice | np.ndarray
-    inputs: slice | np.ndarray
-    shape: tuple[int, int]  # (nodes, n)
-    input_grads: bool  # False when x is the example's inputs: nobody reads their gradients
 
 
 @dataclass
@@ -63,6 +63,8 @@ class Group:
     scatter: list[tuple[np.ndarray, np.ndarray]] | None  # see _scatter; None: no row is read twice
     nodes: list[Value]  # as recorded, for error messages
     once: bool  # the nodes depend on no input (e.g. an L2 term): computed once, not per example
+    distinct: bool  # no row is the input of two edges
+    spread: bool = True  # (once) some per-example node reads them: their grads are in every column
     layer: Layer | None = None
 
 
@@ -93,7 +95,7 @@ class Program:
         nodes = list(kept.values())  # parents first: each trace's order is topological
         inputs = {node: what[1] for what, node in kept.items() if what[0] == "input"}
         members = _groups(nodes, inputs, same_as)
-        self.leaves = _leaf_order([n for n in nodes if not n._prev and n not in inputs], members, same_as)
+        self.leaves = leaf_order([n for n in nodes if not n._prev and n not in inputs], members, same_as)
         self.leaf_row = {node: i for i, node in enumerate(self.leaves)}
         row = dict(self.leaf_row)
         self.first_input = len(self.leaves)
@@ -102,8 +104,9 @@ class Program:
         size = self.first_input + n_inputs
         constant = np.zeros(size + len(nodes), dtype=bool)  # numbers like the 2 in 2*x: no gradient
         constant[[i for i, leaf in enumerate(self.leaves) if isinstance(leaf, Constant)]] = True
-        self.learned = np.flatnonzero(~constant[:self.first_input])  # the leaves given a gradient
-        self.learned_leaves = [self.leaves[i] for i in self.learned]
+        learned = np.flatnonzero(~constant[:self.first_input])  # the leaves given a gradient
+        self.learned_leaves = [self.leaves[i] for i in learned]
+        self.learned = slice_or_rows(learned)
         for (_, _, _, varying, layer), group in members:
             row.update((node, size + i) for i, node in enumerate(group))
             self.groups.append(_group(group, row, same_as, size, varying, layer is not None,
@@ -113,9 +116,19 @@ class Program:
         self._buffers: dict[str, np.ndarray] = {}
         self.outputs = {key: np.array([row[same_as[n]] for n in trace.outputs], dtype=np.intp)
                         for key, trace in traces.items()}
-        read = [g.parents.reshape(-1) for g in self.groups if not g.once and g.layer is None]
+        read = [g.parents.reshape(-1) if g.layer is None else _layer_x(g)  # what per-example nodes read
+                for g in self.groups if not g.once]
         spread = np.unique(np.concatenate([*read, *self.outputs.values(), np.empty(0, dtype=np.intp)]))
-        self.spread = _slice_or_rows(spread[spread < self.first_input])  # leaves read per example
+        self.spread = slice_or_rows(spread[spread < self.first_input])  # leaves read per example
+        self._zero = [(slice(self.first_input, self.first_input + n_inputs), True)]  # (rows, all columns?)
+        for g in self.groups:
+            if g.once:  # else its grads are all in column 0, where the nodes computed once add them
+                g.spread = bool(np.any((spread >= g.start) & (spread < g.stop)))
+            last, full = self._zero[-1]
+            if full == g.spread:  # what backward sets to 0 first: whole rows, or column 0
+                self._zero[-1] = (slice(last.start, g.stop), full)
+            else:
+                self._zero.append((slice(g.start, g.stop), g.spread))
         self.shape = next(iter(traces.values())).shape
 
     def parameters(self) -> np.ndarray:
@@ -135,10 +148,8 @@ class Program:
         for group in self.groups:
             op = group.op
             if group.layer is not None:
-                layer = group.layer
                 out = values[group.start:group.stop]
-                np.matmul(params[layer.weights].reshape(layer.shape), values[layer.inputs], out=out)
-                out += params[layer.biases, None]
+                layer_forward(group.layer, values, params, out)
                 if engine.state.anomaly:
                     _check_finite(group, _gathered(values, params, group), out, examples, "forward")
                 if keep:
@@ -147,7 +158,7 @@ class Program:
             if op is ops.SUM:  # x1 + ... + xn in one call: NumPy adds along axis 0 in order, as the rule
                 terms = values[group.parents, :1] if group.once else values[group.parents]
                 out = np.add.reduce(terms, axis=0)
-                values[group.start:group.stop] = out
+                values[group.start:group.stop, :None if group.spread else 1] = out
                 if engine.state.anomaly:
                     _check_finite(group, _gathered(values, params, group), out, examples, "forward")
                 if keep:
@@ -160,7 +171,8 @@ class Program:
             if op.valid is not None:
                 _check_domain(group, args, op.valid(*args), examples)
             out = op.forward(np, *args)
-            values[group.start:group.stop] = out  # (the same for every example if group.once)
+            # (once: the same for every example, spread over the columns only if per-example nodes read it)
+            values[group.start:group.stop, :None if group.spread else 1] = out
             if op.valid is not None or engine.state.anomaly:  # a domain check cannot see overflow
                 _check_finite(group, args, out, examples, "forward")
             if keep:
@@ -174,13 +186,14 @@ class Program:
         grads = self._buffer("grads", values.shape[1])
         grads[self.spread] = 0.0
         grads[:self.first_input, :1] = 0.0
-        grads[self.first_input:] = 0.0
+        for rows, full in self._zero:
+            grads[rows, :None if full else 1] = 0.0
         grads[losses, np.arange(len(losses))] = seed
         leaf_grads = np.zeros(self.first_input)
         for group, args in zip(reversed(self.groups), reversed(saved)):
             out_grad = grads[group.start:group.stop]
             if group.layer is not None:
-                _layer_backward(group.layer, values, grads, params, leaf_grads, out_grad)
+                layer_backward(group.layer, values, grads, params, leaf_grads, out_grad)
             else:
                 _backward(group, args, values, grads, out_grad)
             if engine.state.anomaly:
@@ -203,8 +216,12 @@ def _backward(group: Group, args: list[np.ndarray], values: np.ndarray, grads: n
     """grad[parent] += local * grad[node] over a group's edges."""
     out = values[group.start:group.stop]
     if group.once:  # its parents are computed once too: their grads add up in column 0
-        out, out_grad = out[:, :1], out_grad.sum(axis=1, keepdims=True)
+        out = out[:, :1]
+        out_grad = np.add.reduce(out_grad, axis=1, keepdims=True) if group.spread else out_grad[:, :1]
     if group.op is ops.SUM:  # ops.SUM: d out / d xi = 1 for every i, so each edge carries grad[node]
+        if group.distinct:  # every edge into a row of its own: one call
+            grads[group.parents, :1 if group.once else None] += out_grad
+            return
         local: Any = (1.0,) * group.parents.shape[0]
         flows = np.broadcast_to(out_grad, (len(local), *out_grad.shape))
     else:
@@ -241,27 +258,9 @@ def _check_backward(group: Group, args: list[np.ndarray], values: np.ndarray, ou
     _check_finite(group, args, _stacked(local, out_grad.shape) * out_grad, examples, "backward")
 
 
-def _layer_backward(layer: Layer, values: np.ndarray, grads: np.ndarray, params: np.ndarray,
-                    leaf_grads: np.ndarray, out_grad: np.ndarray) -> None:
-    """The chain rule through a layer, for the whole batch at once. ops.DOT's local derivatives
-    are d out_j/d w_ji = x_i, d out_j/d x_i = w_ji and d out_j/d b_j = 1, so summing
-    grad[parent] += local * grad[node] over the nodes j and the examples (columns) is
-    dW = G Xᵀ, db = G summed over examples, dX = Wᵀ G, with G the nodes' grads (nodes, batch)."""
-    X = values[layer.inputs]
-    if isinstance(layer.weights, slice):
-        leaf_grads[layer.weights] += (out_grad @ X.T).reshape(-1)
-        leaf_grads[layer.biases] += out_grad.sum(axis=1)
-    else:  # a leaf may appear twice: add every edge
-        np.add.at(leaf_grads, layer.weights, (out_grad @ X.T).reshape(-1))  # type: ignore[arg-type]
-        np.add.at(leaf_grads, layer.biases, out_grad.sum(axis=1))  # type: ignore[arg-type]
-    if layer.input_grads:
-        grads[layer.inputs] += params[layer.weights].reshape(layer.shape).T @ out_grad
-
-
 _DATA = operator.attrgetter("data")
 MAX_SOURCES = 4  # ops with more inputs than this read and scatter them all in one NumPy call
 
-GroupKey = tuple[int, str, int, bool, Any]  # level, op, arity, depends on the inputs, the layer's inputs
 
 
 def _groups(nodes: list[Value], inputs: dict[Value, int], same_as: dict[Value, Value]
@@ -279,35 +278,9 @@ def _groups(nodes: list[Value], inputs: dict[Value, int], same_as: dict[Value, V
         level[node] = 1 + max(level[p] for p in parents)  # parents are placed before their children
         varies[node] = any(varies[p] for p in parents)
         op: Op = node._rule  # type: ignore[assignment]
-        layer = _layer_inputs(parents, inputs) if op is ops.DOT and varies[node] else None
+        layer = layer_inputs(parents, inputs) if op is ops.DOT and varies[node] else None
         same.setdefault((level[node], op.name, len(parents), varies[node], layer), []).append(node)
     return sorted(same.items(), key=lambda item: item[0][0])
-
-
-def _layer_inputs(parents: list[Value], inputs: dict[Value, int]) -> tuple[int, ...] | None:
-    """For a dot node whose weights and bias are leaves (not inputs), its inputs x1..xn (by id),
-    which decide its layer; None for any other dot node."""
-    n = len(parents) // 2
-    xs = tuple(id(x) for x in parents[n:2 * n])
-    if any(p._prev or p in inputs for p in (*parents[:n], parents[-1])) or len(set(xs)) < n:
-        return None
-    return xs
-
-
-def _leaf_order(leaves: list[Value], members: list[tuple[GroupKey, list[Value]]],
-                same_as: dict[Value, Value]) -> list[Value]:
-    """The leaves, each layer's weights (row by row) and biases as a block of their own (a
-    matrix without a copy), after the other leaves."""
-    placed: dict[Value, None] = {}
-    for key, group in members:
-        if key[4] is None:
-            continue
-        n = key[2] // 2
-        weights = [same_as[p] for node in group for p in node._prev[:n]]
-        block = weights + [same_as[node._prev[-1]] for node in group]
-        if len(set(block)) == len(block) and not any(leaf in placed for leaf in block):
-            placed.update(dict.fromkeys(block))
-    return [leaf for leaf in leaves if leaf not in placed] + list(placed)
 
 
 def _group(members: list[Value], row: dict[Value, int], same_as: dict[Value, Value], start: int,
@@ -320,29 +293,25 @@ def _group(members: list[Value], row: dict[Value, int], same_as: dict[Value, Val
         numbers = np.array([[float(n._param)] for n in members])
         param = (float(numbers[0, 0]) if np.all(numbers == numbers[0, 0]) else numbers,)
     few = len(parents) <= MAX_SOURCES  # (a layer's dot nodes have 2n + 1 inputs: not few)
-    sources = [_slice_or_rows(rows) for rows in parents] if few else None
+    sources = [slice_or_rows(rows) for rows in parents] if few else None
     targets = [None if constant[rows].all() else source for rows, source in zip(parents, sources or ())]
     direct = few and all(len(np.unique(rows)) == len(rows)  # no row twice where gradients are added
                          for rows, target in zip(parents, targets) if target is not None)
     group = Group(op, start, start + len(members), parents, param, sources, targets,
-                  None if direct else _scatter(parents.reshape(-1)), members, not varying)
+                  None if direct else _scatter(parents.reshape(-1), constant), members, not varying,
+                  len(np.unique(parents)) == parents.size)
     if is_layer:
         n = len(parents) // 2
-        weights = _slice_or_rows(parents[:n].T.reshape(-1))  # row j: node j's weights
-        biases = _slice_or_rows(parents[-1])
+        block = slice_or_rows(np.concatenate([parents[:n], parents[-1:]]).T.reshape(-1))  # node j's w, b
         xs = parents[n:2 * n, 0]
         from_inputs = bool(np.all((xs >= first_input) & (xs < first_input + n_inputs)))
-        if isinstance(weights, slice) != isinstance(biases, slice):
-            weights, biases = parents[:n].T.reshape(-1), parents[-1]
-        group.layer = Layer(weights, biases, _slice_or_rows(xs), (len(members), n), not from_inputs)
+        group.layer = Layer(block, slice_or_rows(xs), (len(members), n), not from_inputs)
     return group
 
 
-def _slice_or_rows(rows: np.ndarray) -> slice | np.ndarray:
-    """rows as a slice when they are consecutive (indexing with it is a view, not a copy)."""
-    if len(rows) and np.array_equal(rows, np.arange(rows[0], rows[0] + len(rows))):
-        return slice(int(rows[0]), int(rows[0]) + len(rows))
-    return rows
+def _layer_x(group: Group) -> np.ndarray:
+    n = group.parents.shape[0] // 2
+    return group.parents[n:2 * n, 0]
 
 
 def _gathered(values: np.ndarray, params: np.ndarray, group: Group) -> list[np.ndarray]:
@@ -363,11 +332,12 @@ def _stacked(local: tuple[Any, ...], shape: tuple[int, ...]) -> np.ndarray:
     return np.array([np.broadcast_to(d, shape) for d in local])  # a rule gave a plain number: spread it
 
 
-def _scatter(edge_parents: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Plan `grad[parent] += flow` over every edge. NumPy's `grads[rows] += x` adds only once
-    to a row that appears twice, so parents are bucketed by their number of edges m, and a
-    bucket adds flows[edges].sum(axis=1), with `edges` of shape (parents, m)."""
-    by_parent = np.argsort(edge_parents, kind="stable")
+def _scatter(edge_parents: np.ndarray, constant: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Plan `grad[parent] += flow` over every edge but those into constants. NumPy's
+    `grads[rows] += x` adds only once to a row that appears twice, so parents are bucketed by
+    their number of edges m, and a bucket adds flows[edges].sum(axis=1), with `edges` (parents, m)."""
+    kept = np.flatnonzero(~constant[edge_parents])
+    by_parent = kept[np.argsort(edge_parents[kept], kind="stable")]
     rows, first, counts = np.unique(edge_parents[by_parent], return_index=True, return_counts=True)
     return [(rows[counts == m], by_parent[first[counts == m, None] + np.arange(m)])
             for m in np.unique(counts)]

@@ -377,7 +377,7 @@ def test_an_mlp_replays_as_one_matrix_product_per_layer() -> None:
     program = Tape.record(lambda x: value_sum(model(x)), X).program
     layers = [g.layer for g in program.groups if g.layer is not None]
     assert [layer.shape for layer in layers] == [(5, 3), (4, 5), (2, 4)]
-    assert all(isinstance(layer.weights, slice) for layer in layers)  # W read without a copy
+    assert all(isinstance(layer.block, slice) for layer in layers)  # [W | b] read without a copy
     assert not layers[0].input_grads and layers[1].input_grads  # nobody needs d/d(inputs)
 
 
@@ -396,6 +396,24 @@ def test_shared_weights_shuffled_inputs_and_non_leaf_weights_equal_eager() -> No
     X = RNG.normal(size=(7, 3))
     program = Tape.record(fn, X).program
     assert sum(g.layer is not None for g in program.groups) == 2  # computed stays a generic dot
+    want_loss, want = eager(fn, (X,), params=params)
+    got_loss, got = taped(fn, (X,), params)
+    assert got_loss == pytest.approx(want_loss, rel=1e-12)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+def test_a_layer_can_read_parameters_and_nodes_computed_once() -> None:
+    p, q = Value(0.7, label="p"), Value(-0.4, label="q")
+    w = [Value(v) for v in RNG.normal(size=6)]
+    b = [Value(0.1), Value(0.2)]
+
+    def fn(x):  # the layer's inputs: an input, a parameter, and a node that depends on no input
+        inputs = [x[0], p, (q * q).tanh()]
+        return value_sum([value_dot(w[3 * j:3 * j + 3], inputs, b[j]).tanh() for j in range(2)])
+
+    params = [p, q, *w, *b]
+    X = RNG.normal(size=(5, 1))
+    assert any(g.layer is not None for g in Tape.record(fn, X).program.groups)
     want_loss, want = eager(fn, (X,), params=params)
     got_loss, got = taped(fn, (X,), params)
     assert got_loss == pytest.approx(want_loss, rel=1e-12)
