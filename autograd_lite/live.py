@@ -15,7 +15,7 @@ from autograd_lite.history import History
 from autograd_lite.nn import MLP
 from autograd_lite.plots import COLORS, draw_history, figure_class, model_outputs, png
 
-BUDGET = 0.1  # the live figure may take this share of the training time (the issue's limit)...
+BUDGET = 0.1  # the live figure may take this share of the time (training slows by ~10% at most)...
 MIN_INTERVAL = 0.3  # ...and is redrawn at most this often (seconds)
 FIRST = 1.0  # seconds of training before the first picture: a shorter run is drawn once, at its end
 RESOLUTION = 64  # grid points per side of the live decision boundary
@@ -70,8 +70,8 @@ class LivePlot:
     Shown after FIRST seconds of training, then redrawn so that drawing takes about BUDGET of the
     time (a redraw that took 0.05 s waits 0.45 s), and once more at the end. A redraw only
     moves the lines' data and the boundary image (no new axes, no layout pass). `show`
-    displays the first picture and returns a handle whose `update(picture)` replaces it
-    (IPython's display(..., display_id=True) in Jupyter).
+    displays a line of text at once and returns a handle whose `update(picture)` replaces
+    it, and then each picture (IPython's display(..., display_id=True) in Jupyter).
     """
 
     def __init__(self, model: Callable[[Any], Any], X: Sequence[Any], y: Sequence[Any], *, epochs: int,
