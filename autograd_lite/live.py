@@ -20,6 +20,7 @@ MIN_INTERVAL = 0.3  # ...and is redrawn at most this often (seconds)
 FIRST = 1.0  # seconds of training before the first picture: a shorter run is drawn once, at its end
 RESOLUTION = 64  # grid points per side of the live decision boundary
 DPI = 72
+_cost = [0.1]  # seconds the last redraw took (in any LivePlot): when the first picture can be afforded
 
 
 class Display(Protocol):
@@ -67,7 +68,8 @@ class LivePlot:
     """One figure, updated in place as training runs: loss and accuracy per epoch (train and
     validation, with each batch's loss faintly) and, for 2-D inputs, the decision boundary.
 
-    Shown after FIRST seconds of training, then redrawn so that drawing takes about BUDGET of the
+    Shown after FIRST seconds of training (later if the last picture was costly), then redrawn so
+    that drawing takes about BUDGET of the
     time (a redraw that took 0.05 s waits 0.45 s), and once more at the end. A redraw only
     moves the lines' data and the boundary image (no new axes, no layout pass). `show`
     displays a line of text at once and returns a handle whose `update(picture)` replaces
@@ -88,7 +90,7 @@ class LivePlot:
         self.fig: Any = None  # made at the first redraw: a short run pays for one picture only
         # a line of text now (it costs nothing), replaced by the figure after FIRST seconds or at the end
         self.handle = (show or _display)(_Waiting(epochs))
-        self._next = time.perf_counter() + FIRST
+        self._next = time.perf_counter() + max(FIRST, _wait(_cost[0]))
 
     def batch(self, epoch: int, loss: float) -> None:
         self.batches += 1
@@ -140,7 +142,13 @@ class LivePlot:
         end = time.perf_counter()
         self.drawing += end - start
         self.redraws += 1
-        self._next = end + max(MIN_INTERVAL, (end - start) * (1 - BUDGET) / BUDGET)
+        _cost[0] = end - start
+        self._next = end + max(MIN_INTERVAL, _wait(end - start))
+
+
+def _wait(cost: float) -> float:
+    """Seconds of training between two pictures that cost `cost` each, for drawing to take BUDGET."""
+    return cost * (1 - BUDGET) / BUDGET
 
 
 class _Boundary:
