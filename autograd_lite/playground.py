@@ -319,7 +319,7 @@ class Playground:
                     self.refresh()  # stopped by itself: show where (Pause redraws on its own)
                     break
                 if time.perf_counter() >= self._next_draw:
-                    self.refresh()
+                    self.refresh(abandon=lambda: not self._running.is_set())
                 if self.speed.value:  # slowed down so that the pictures can follow
                     time.sleep(max(0.0, started + 1 / self.speed.value - time.perf_counter()))
         except Exception as e:  # a thread's error is printed nowhere: show it in the widget
@@ -361,8 +361,9 @@ class Playground:
             self.refresh()
         return apply
 
-    def refresh(self) -> None:
-        """Redraw the pictures and the readout from the current model (under the model's lock)."""
+    def refresh(self, abandon: Any = None) -> None:
+        """Redraw the readout, then the pictures, from the current model (under the model's lock).
+        `abandon()` is asked between two pictures: the training thread stops drawing at a Pause."""
         start = time.perf_counter()
         t = self.trainer
         with t.lock:
@@ -372,26 +373,33 @@ class Playground:
             self.readout.value = f"<code>epoch {h.epochs}, step {t.steps}: {numbers}" + (
                 " (training)</code>" if self._running.is_set() else "</code>")  # first: it answers at once
             self.buttons["train"].disabled = self._running.is_set()
-            figs = self._figures
-            for fig in figs.values():
+            for name, draw in (("boundary", self._draw_boundary), ("curves", self._draw_curves),
+                               ("network", self._draw_network)):
+                if abandon is not None and abandon():
+                    return
+                fig = self._figures[name]
                 fig.clear()
-            draw_decision_boundary(figs["boundary"].subplots(), t.model, t.train, resolution=60,
-                                   title=f"{t.settings.dataset}: the model's classes")
-            ax = figs["boundary"].axes[0]
-            ax.scatter([x[0] for x in t.test.X], [x[1] for x in t.test.X], facecolors="none",
-                       edgecolors=[COLORS[c] for c in t.test.y], s=22, linewidths=1.2)
-            if self._explained is not None:
-                x1, x2 = t.train.X[self._explained]
-                ax.scatter([x1], [x2], s=160, facecolors="none", edgecolors="#d62728", linewidths=2)
-            curves = figs["curves"].subplots()
-            draw_history([curves], h, validation="test")
-            curves.set_title("loss (train, test)")
-            draw_network(figs["network"].subplots(), t.model, title="weights: blue +, red -")
-            images = {name: png(fig, dpi=80) for name, fig in figs.items()}
-        self.boundary.value, self.curves.value, self.network.value = (
-            images["boundary"], images["curves"], images["network"])
+                draw(fig.subplots())
+                getattr(self, name).value = png(fig, dpi=80)
         took = time.perf_counter() - start
         self._next_draw = time.perf_counter() + max(REFRESH, took * (1 - BUDGET) / BUDGET)
+
+    def _draw_boundary(self, ax: Any) -> None:
+        t = self.trainer
+        draw_decision_boundary(ax, t.model, t.train, resolution=60,
+                               title=f"{t.settings.dataset}: the model's classes")
+        ax.scatter([x[0] for x in t.test.X], [x[1] for x in t.test.X], facecolors="none",
+                   edgecolors=[COLORS[c] for c in t.test.y], s=22, linewidths=1.2)
+        if self._explained is not None:
+            x1, x2 = t.train.X[self._explained]
+            ax.scatter([x1], [x2], s=160, facecolors="none", edgecolors="#d62728", linewidths=2)
+
+    def _draw_curves(self, ax: Any) -> None:
+        draw_history([ax], self.trainer.history, validation="test")
+        ax.set_title("loss (train, test)")
+
+    def _draw_network(self, ax: Any) -> None:
+        draw_network(ax, self.trainer.model, title="weights: blue +, red -")
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

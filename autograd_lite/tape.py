@@ -216,11 +216,12 @@ class Tape:
             order += [node for node in topological_order(out) if node not in seen]
             seen.update(order)
         for node in order:
-            if node._rule is None and node._prev:  # e.g. micrograd's Value(x, (a,), 'sig') with a _backward
+            if node._rule is None and node._prev:  # micrograd's constructor with a _backward closure
                 raise TapeError(f"the node {describe(node)} (op {node._op!r}) has parents but no rule in "
                                 f"ops.OPS: its derivative is a closure, which the tape cannot run on a batch",
                                 fix="build it from autograd_lite's ops (Value methods and operators, or an "
-                                    "op with its rule in ops.OPS), or train it eagerly (backend='eager')")
+                                    "op made with define_op, whose rule works on the tape), or train it "
+                                    "eagerly (backend='eager')")
         return Trace(order, inputs, outputs, shape)
 
     def _check_rows(self, batch: _Batch, rows: np.ndarray) -> list[int]:
