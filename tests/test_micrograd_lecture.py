@@ -8,7 +8,7 @@ import random
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from autograd_lite import (
@@ -87,6 +87,9 @@ def test_closure_op_gradient_matches_central_differences() -> None:
 @settings(max_examples=50, deadline=None)
 @given(st.floats(-6, 6), st.floats(-3, 3))
 def test_a_closure_sigmoid_gives_the_built_in_sigmoids_gradients(x: float, w: float) -> None:
+    # Past |x*w| ~ 10 the two sigmoid formulas' 1 - s differ by more than rounding: s(1 - s) loses
+    # about eps / (1 - s) of its relative precision (7e-9 at x*w = 17), so keep the product below 10.
+    assume(abs(x * w) <= 10)
     ours = [Value(x), Value(w)]
     (sig(ours[0] * ours[1]) * ours[0]).backward()
     built_in = [Value(x), Value(w)]

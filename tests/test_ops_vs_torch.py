@@ -174,7 +174,7 @@ def same(ours: float, theirs: float) -> bool:
 
 
 def nonfinite_cases():
-    for name in sorted(BUILTIN_OPS):
+    for name in sorted(BUILTIN_OPS - {"at_least"}):  # its slope is 1 by design: tested on its own above
         n = ARITY.get(name, OPS[name].forward.__code__.co_argcount - 1 - OPS[name].has_param)
         for param in PARAMS.get(name, [None]):
             for slot in range(n):
