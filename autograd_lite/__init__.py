@@ -17,9 +17,7 @@ from autograd_lite.engine import (
     Constant,
     Value,
     backpropagate,
-    detect_anomaly,
     local_grads,
-    no_grad,
     topological_order,
     value_sum,
     zero_grad,
@@ -34,6 +32,7 @@ from autograd_lite.losses import (
     mse,
     softmax,
 )
+from autograd_lite.modes import detect_anomaly, no_grad
 from autograd_lite.nn import MLP, Layer, ModelFileError, Module, Neuron, to_torch
 from autograd_lite.optim import SGD, Adam, AdamW, ExponentialLR, LinearLR, StepLR
 from autograd_lite.plots import plot_decision_boundary, plot_history, plot_images, plot_network

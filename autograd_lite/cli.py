@@ -20,8 +20,9 @@ from typing import Any, NoReturn
 
 from autograd_lite import data as datasets
 from autograd_lite.backend import BACKENDS
-from autograd_lite.engine import Value, no_grad
+from autograd_lite.engine import Value
 from autograd_lite.losses import CORRECT, LOSSES
+from autograd_lite.modes import no_grad
 from autograd_lite.nn import ACTIVATIONS, MLP
 from autograd_lite.optim import OPTIMIZERS, LinearLR
 from autograd_lite.plots import plot_decision_boundary, plot_history, plot_images

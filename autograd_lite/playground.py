@@ -30,9 +30,10 @@ from typing import Any
 
 from autograd_lite import data as datasets
 from autograd_lite.backend import resolve
-from autograd_lite.engine import Value, no_grad
+from autograd_lite.engine import Value
 from autograd_lite.history import History
 from autograd_lite.losses import CORRECT, LOSSES
+from autograd_lite.modes import no_grad
 from autograd_lite.nn import MLP
 from autograd_lite.optim import OPTIMIZERS
 from autograd_lite.plots import COLORS, draw_decision_boundary, draw_history, draw_network, figure_class, png

@@ -21,8 +21,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from autograd_lite.data import Dataset, as_xy
-from autograd_lite.engine import Value, no_grad
+from autograd_lite.engine import Value
 from autograd_lite.history import History
+from autograd_lite.modes import no_grad
 from autograd_lite.nn import MLP
 
 # matplotlib and numpy are imported when first needed, so `import autograd_lite` stays light

@@ -27,10 +27,10 @@ from autograd_lite.backend import as_numbers as _numbers
 from autograd_lite.backend import batch_loss as batch_loss
 from autograd_lite.backend import eager_gradients as eager_gradients
 from autograd_lite.data import Dataset, as_xy, batches
-from autograd_lite.engine import no_grad
 from autograd_lite.history import History
 from autograd_lite.live import Display, Displays, LivePlot, ProgressBar, in_jupyter
 from autograd_lite.losses import CORRECT, LOSSES, Loss
+from autograd_lite.modes import no_grad
 from autograd_lite.optim import SGD, LRScheduler, Optimizer
 from autograd_lite.plots import plot_decision_boundary as plot_decision_boundary  # moved to plots.py; old
 from autograd_lite.plots import plot_history as plot_history  # imports from train keep working
