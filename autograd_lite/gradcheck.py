@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from autograd_lite.engine import Value, no_grad
+from autograd_lite.engine import Value
+from autograd_lite.modes import no_grad
 
 Input = Value | float | int
 
