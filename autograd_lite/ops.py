@@ -19,6 +19,10 @@ a derivative -- ``Value.backward``, the step-by-step stepper, the tape and the
 edge labels of graph drawings -- reads it from :data:`OPS`, so a rule is never
 written twice.
 
+Rules are also evaluated with Values as inputs, to build the graph of a
+derivative (``higher_order.value_math`` is that ``xp``), so a rule compares its
+inputs only with ``<`` and ``>``: a Value's ``==`` is identity, not its number.
+
 Ops whose name ends in a number-valued parameter (``powc`` for ``x ** 3``,
 ``leaky_relu`` for its slope) receive that parameter as their last input; it
 is a plain number, not a node, and gets no gradient.
@@ -143,7 +147,7 @@ POW = rule("pow", "**",
            lambda xp, x, y: x ** y,
            lambda xp, out, x, y: (y * x ** (y - 1),
                                   xp.where(x > 0, out * xp.log(xp.where(x > 0, x, 1.0)),
-                                           xp.where(x == 0, 0.0, math.nan))),
+                                           xp.where(x < 0, math.nan, 0.0))),
            valid=lambda x, y: (x > 0) | ((x == 0) & (y >= 0)) | ((x < 0) & _is_integer(y)),
            domain="a negative base needs a whole-number exponent, and 0 a non-negative one",
            local_text=("{1} × {0}^({1} - 1)", "{out} × ln({0})"))

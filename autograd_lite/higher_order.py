@@ -1,0 +1,280 @@
+"""Gradients as values: `grad()`, and gradients of gradients.
+
+`Value.backward()` adds d root / d leaf into every leaf's `.grad`. `grad()` instead
+*returns* the gradients of some outputs with respect to some inputs, as
+`torch.autograd.grad` does, and leaves every `.grad` as it was:
+
+    >>> x = Value(0.5)
+    >>> y = x.tanh()
+    >>> grad(y, x)                       # dy/dx = 1 - tanh(x)^2, a float
+    (0.7864477329659274,)
+    >>> dydx, = grad(y, x, create_graph=True)
+    >>> grad(dydx, x)                    # d2y/dx2 = -2 tanh(x) (1 - tanh(x)^2)
+    (-0.7268619813835873,)
+
+With `create_graph=True` the backward pass is itself recorded as a graph of Values.
+The chain rule is the same, `grad[parent] += local * grad[node]`, but each local
+derivative comes from the op's own rule in ops.py evaluated with `value_math` as
+`xp`: tanh's rule `1 - out * out` then builds nodes instead of computing a float.
+So the gradient is a Value like any other (draw it, step it, differentiate it
+again), no derivative is written twice, and an op defined by an `xp` rule gets every
+higher derivative for free.
+
+What has no derivative of its own:
+
+* A rule that picks a branch with `xp.where` (relu, abs, leaky_relu) returns a plain
+  number there, so their second derivative is 0 (almost everywhere; at the kink too).
+* A derivative that is a plain number (d(3x)/dx = 3) is returned as a `Constant`,
+  which depends on no input: differentiating it again needs `allow_unused=True`
+  (None) or `materialize_grads=True` (0), as in PyTorch.
+* A node with hand-written backward code (`_rule is None` but parents set, as a
+  micrograd-style closure op) has no rule to evaluate on Values:
+  `create_graph=True` through it raises `NotDifferentiableError`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeAlias
+
+from autograd_lite.engine import Constant, Value, describe, local_grads, state, topological_order
+from autograd_lite.ops import scalar_math
+
+Gradient: TypeAlias = "float | Value"  # a float, or a Value with create_graph=True
+Values: TypeAlias = "Value | Sequence[Value]"
+
+
+class NotDifferentiableError(RuntimeError):
+    """create_graph=True met a node whose derivative is code, not a rule in ops.py."""
+
+
+class UnusedInputError(RuntimeError):
+    """An input the outputs do not depend on, without allow_unused=True."""
+
+
+class _ValueMath:
+    """The `xp` whose functions make Value nodes: scalar_math's functions, for Values.
+
+    A rule evaluated with it builds the graph of its derivative. Numbers stay numbers
+    (tanh's rule `1 - out * out` is two nodes; relu's `where(x > 0, 1.0, 0.0)` is a number).
+    """
+
+    @staticmethod
+    def exp(x: Gradient) -> Gradient:
+        return x.exp() if isinstance(x, Value) else math.exp(x)
+
+    @staticmethod
+    def log(x: Gradient) -> Gradient:
+        return x.log() if isinstance(x, Value) else math.log(x)
+
+    @staticmethod
+    def tanh(x: Gradient) -> Gradient:
+        return x.tanh() if isinstance(x, Value) else math.tanh(x)
+
+    @staticmethod
+    def sin(x: Gradient) -> Gradient:
+        return x.sin() if isinstance(x, Value) else math.sin(x)
+
+    @staticmethod
+    def cos(x: Gradient) -> Gradient:
+        return x.cos() if isinstance(x, Value) else math.cos(x)
+
+    abs = staticmethod(abs)  # abs(Value) records an abs node
+    # the condition is already a bool (comparing a Value reads its .data): pick a branch
+    where = staticmethod(scalar_math.where)
+    ones_like = staticmethod(scalar_math.ones_like)
+
+    def __getattr__(self, name: str) -> Any:  # a user's rule asked for a function we lack
+        known = ", ".join(n for n in dir(type(self)) if not n.startswith("_"))
+        raise AttributeError(f"xp.{name} is not available to rules evaluated on Values (create_graph=True); "
+                             f"a rule can use {known}, and arithmetic (** for powers and roots)")
+
+
+value_math = _ValueMath()
+
+
+def grad(outputs: Values, inputs: Values, grad_outputs: Any = None, *, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool | None = None,
+         materialize_grads: bool = False) -> tuple[Gradient | None, ...]:
+    """The gradients of `outputs` with respect to each of `inputs`, as a tuple.
+
+    Like `torch.autograd.grad`: the result for input x is the sum over the outputs of
+    grad_output * d output / d x (`grad_outputs` defaults to 1 for each output).
+    No `.grad` is read or written.
+
+    * `create_graph=True` returns Values whose graph computes the derivative, so they
+      can be differentiated again, drawn and stepped (see the module's docstring);
+      otherwise the results are floats and no node is made.
+    * An input the outputs do not depend on raises `UnusedInputError`, unless
+      `allow_unused=True` (its result is then None) or `materialize_grads=True` (0).
+    * `retain_graph` is accepted for PyTorch's sake: graphs here are never freed.
+    """
+    outs, ins = _as_values(outputs, "outputs"), _as_values(inputs, "inputs")
+    seeds = _seeds(outs, grad_outputs, create_graph)
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    elif materialize_grads and not allow_unused:
+        raise ValueError("grad(): materialize_grads=True gives 0 for unused inputs, which contradicts "
+                         "allow_unused=False; drop allow_unused")
+    with _recording(create_graph):
+        grads = chain_rule(outs, seeds, ins, create_graph)
+    results: list[Gradient | None] = []
+    for i, x in enumerate(ins):
+        g = grads.get(x)
+        if g is None:
+            if not allow_unused:
+                raise UnusedInputError(_unused_message(i, x, len(ins)))
+            g = 0.0 if materialize_grads else None
+        if create_graph and g is not None and not isinstance(g, Value):
+            g = Constant(g)  # a derivative that is a plain number
+        results.append(g)
+    return tuple(results)
+
+
+def chain_rule(outputs: Sequence[Value], seeds: Sequence[Gradient], inputs: Sequence[Value],
+               create_graph: bool) -> dict[Value, Gradient]:
+    """d(sum of seed * output) / d node for every node between the inputs and the outputs.
+
+    The backward pass of `backward()`, into a dict instead of `.grad`, and only through
+    the nodes that depend on an input (others cannot carry gradient to one).
+    """
+    order = _topological_order(outputs)
+    needed = depends_on(order, inputs)
+    local = rule_on_values if create_graph else local_grads
+    add, mul = (_add_graph, _mul_graph) if create_graph else (_add_float, _mul_float)
+    grads: dict[Value, Gradient] = {}
+    for out, seed in zip(outputs, seeds):
+        if out in needed:
+            grads[out] = add(grads.get(out), seed)
+    for node in reversed(order):
+        g = grads.get(node)
+        if g is None or not node._prev:
+            continue
+        for parent, d in zip(node._prev, local(node)):
+            if parent in needed:
+                grads[parent] = add(grads.get(parent), mul(d, g))  # the chain rule
+    return grads
+
+
+def rule_on_values(node: Value) -> tuple[Gradient, ...]:
+    """d node / d parent for each parent, as Values: the node's rule with `xp = value_math`.
+
+    `out` in a rule is the node itself (exp's derivative is its output), so the
+    derivative graph reuses the forward graph's nodes and stays differentiable.
+    """
+    op = node._rule
+    if op is None:
+        raise NotDifferentiableError(
+            f"grad(create_graph=True) cannot differentiate {describe(node)} (op {node._op!r}) again: its "
+            "derivative is hand-written backward code, not a rule. Define the op with a local_grads rule "
+            "(see ops.py), or use create_graph=False for first derivatives.")
+    args = (*node._prev, node._param) if op.has_param else node._prev
+    try:
+        return op.local_grads(value_math, node, *args)
+    except (ArithmeticError, ValueError) as err:  # e.g. sqrt's 0.5 * x ** -0.5 at x = 0
+        parents = ", ".join(describe(p) for p in node._prev)
+        raise type(err)(f"grad(create_graph=True): the derivative of {op.name}({parents}) is not a finite "
+                        f"number here ({err}); move the input, or use create_graph=False, which gives "
+                        "inf as PyTorch does") from err
+
+
+def depends_on(order: Sequence[Value], inputs: Sequence[Value]) -> set[Value]:
+    """The inputs and every node of `order` (a topological order) computed from one of them."""
+    found = set(inputs)
+    for node in order:
+        if node not in found and any(parent in found for parent in node._prev):
+            found.add(node)
+    return found
+
+
+# --- adding up gradients: floats, or nodes of the derivative graph ----------------------
+# None is "no gradient yet"; with create_graph, multiplying by the number 1 makes no node
+
+def _add_float(total: Any, g: Any) -> float:  # floats only: no create_graph
+    return g if total is None else total + g
+
+
+def _mul_float(d: Any, g: Any) -> float:
+    return d * g
+
+
+def _add_graph(total: Gradient | None, g: Gradient) -> Gradient:
+    return g if total is None else total + g
+
+
+def _mul_graph(d: Gradient, g: Gradient) -> Gradient:
+    if not isinstance(d, Value) and d == 1.0:
+        return g
+    if not isinstance(g, Value) and g == 1.0:
+        return d
+    return d * g
+
+
+# --- arguments --------------------------------------------------------------------------
+
+def _as_values(x: Any, name: str) -> list[Value]:
+    items = [x] if isinstance(x, Value) else list(x) if isinstance(x, (list, tuple)) else None
+    if items is None or not all(isinstance(v, Value) for v in items):
+        bad = x if items is None else next(v for v in items if not isinstance(v, Value))
+        raise TypeError(f"grad(): {name} must be a Value or a list of Values, got {type(bad).__name__} "
+                        f"{bad!r}")
+    return items
+
+
+def _seeds(outputs: list[Value], grad_outputs: Any, create_graph: bool) -> list[Gradient]:
+    if grad_outputs is None:
+        given: list[Any] = [None] * len(outputs)
+    elif isinstance(grad_outputs, (list, tuple)):
+        given = list(grad_outputs)
+    else:
+        given = [grad_outputs]
+    if len(given) != len(outputs):
+        raise ValueError(f"grad(): {len(given)} grad_outputs for {len(outputs)} outputs; give one per output")
+    seeds: list[Gradient] = []
+    for g in given:
+        if g is None:
+            seeds.append(1.0)
+        elif isinstance(g, Value):
+            seeds.append(g if create_graph else g.data)
+        elif isinstance(g, (int, float)) and not isinstance(g, bool):
+            seeds.append(float(g))
+        else:
+            raise TypeError(f"grad(): a grad_output must be a number, a Value or None, "
+                            f"got {type(g).__name__}")
+    return seeds
+
+
+def _unused_message(i: int, x: Value, n: int) -> str:
+    which = f"input {i} ({describe(x)})" if n > 1 else f"the input {describe(x)}"
+    return (f"grad(): {which} is not in the graph of the outputs, so they do not depend on it (a "
+            "derivative that is a plain number, like d(3x)/dx or relu's, is a Constant). Pass "
+            "allow_unused=True to get None for it, or materialize_grads=True to get 0")
+
+
+def _topological_order(outputs: Sequence[Value]) -> list[Value]:
+    """engine.topological_order of several roots, each node once."""
+    if len(outputs) == 1:
+        return topological_order(outputs[0])
+    seen: set[Value] = set()
+    order = []
+    for out in outputs:
+        for node in topological_order(out):
+            if node not in seen:
+                seen.add(node)
+                order.append(node)
+    return order
+
+
+@contextmanager
+def _recording(on: bool) -> Iterator[None]:
+    """With create_graph, record the derivative's nodes even inside no_grad() (as PyTorch does)."""
+    previous = state.grad_enabled
+    state.grad_enabled = previous or on
+    try:
+        yield
+    finally:
+        state.grad_enabled = previous
+
+
