@@ -147,7 +147,7 @@ POW = rule("pow", "**",
            lambda xp, x, y: x ** y,
            lambda xp, out, x, y: (y * x ** (y - 1),
                                   xp.where(x > 0, out * xp.log(xp.where(x > 0, x, 1.0)),
-                                           xp.where(x < 0, math.nan, 0.0))),
+                                           xp.where(x < 0, math.nan * out, 0.0))),
            valid=lambda x, y: (x > 0) | ((x == 0) & (y >= 0)) | ((x < 0) & _is_integer(y)),
            domain="a negative base needs a whole-number exponent, and 0 a non-negative one",
            local_text=("{1} × {0}^({1} - 1)", "{out} × ln({0})"))
