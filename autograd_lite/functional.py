@@ -17,14 +17,16 @@ same shape in Values, and the derivative has that shape. `argnums` picks the
 arguments to differentiate (an int, or a tuple for a tuple of results); the other
 arguments reach f as they are.
 
-The functions compose (`grad(grad(f))`, `jacobian(grad(f))`): called with Values
-instead of numbers, they build the derivative's graph (`create_graph=True`) and
-return Values, which the outer function then differentiates.
+The functions compose (`grad(grad(f))`, `jacobian(grad(f))`, or a `grad` inside the
+f of another): called inside another one's f, or with Values instead of numbers, they
+build the derivative's graph (`create_graph=True`) and return Values, which the outer
+function then differentiates.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeAlias
 
 from autograd_lite.engine import Value, value_sum
@@ -55,7 +57,8 @@ def jacobian(f: Callable[..., Tree], argnums: Argnums = 0) -> Callable[..., Tree
     """
     def jacobian_f(*args: Tree) -> Tree:
         nums, nested, values = _prepare(argnums, args, "jacobian")
-        outputs = f(*values)
+        with _inside():
+            outputs = f(*values)
         leaves = _leaves(outputs)
         if not any(isinstance(leaf, Value) for leaf in leaves):
             raise _not_a_value("jacobian", f, outputs, "a Value or a list of Values")
@@ -79,9 +82,10 @@ def hvp(f: Callable[..., Value], x: Tree, v: Tree) -> Tree:
     One backward pass through the gradient's graph: d/dx (grad f(x) . v).
     Returns the product, in x's shape (torch.autograd.functional.hvp also returns f(x)).
     """
-    nested = _contains_value((x, v))
+    nested = _depth > 0 or _contains_value((x, v))
     xs = _to_values(x)
-    gs, vs = _leaves(grad(f)(xs)), _leaves(v)
+    with _inside():
+        gs, vs = _leaves(grad(f)(xs)), _leaves(v)
     if len(vs) != len(gs):
         raise ValueError(f"hvp(): v has {len(vs)} numbers but x has {len(gs)}; give v the shape of x")
     directional = value_sum([g * u for g, u in zip(gs, vs)])  # grad f(x) . v, a Value
@@ -93,7 +97,8 @@ def hvp(f: Callable[..., Value], x: Tree, v: Tree) -> Tree:
 def _value_and_grad(f: Callable[..., Value], argnums: Argnums, args: tuple[Tree, ...], who: str
                     ) -> tuple[Tree, Tree]:
     nums, nested, values = _prepare(argnums, args, who)
-    out = f(*values)
+    with _inside():
+        out = f(*values)
     if not isinstance(out, Value):
         raise _not_a_value(who, f, out, "a single Value")
     inputs = [x for i in nums for x in _leaves(values[i])]
@@ -115,7 +120,21 @@ def _prepare(argnums: Argnums, args: tuple[Tree, ...], who: str) -> tuple[tuple[
     for i in nums:
         _check_tree(args[i], i, who)
         values[i] = _to_values(args[i])
-    return nums, _contains_value(args), values
+    return nums, _depth > 0 or _contains_value(args), values
+
+
+_depth = 0  # how many of these functions are calling their f right now
+
+
+@contextmanager
+def _inside() -> Iterator[None]:
+    """While f runs, a grad() inside it (even of a closure over f's Values) must return Values."""
+    global _depth
+    _depth += 1
+    try:
+        yield
+    finally:
+        _depth -= 1
 
 
 def _arrange(argnums: Argnums, nums: tuple[int, ...], args: list[Tree], flat: list[Any]) -> Tree:

@@ -93,12 +93,13 @@ def gradgradcheck(f: Callable[..., Value], inputs: Sequence[Input], eps: float =
     analytic = analytic_hessian(f, xs)
     numeric = numeric_hessian(f, xs, eps)
     names = [x.label if isinstance(x, Value) and x.label else f"x{i}" for i, x in enumerate(inputs)]
+    width = 6 + 2 * max(len(name) for name in names)
     rows, bad = [], 0
     for i, j in product(range(len(xs)), repeat=2):
         a, n = analytic[i][j], numeric[i][j]
         wrong = abs(a - n) > atol + rtol * abs(n)
         bad += wrong
-        rows.append(f"  d2/d{names[i]} d{names[j]:<8} analytic {a:<+16.10g} numeric {n:<+16.10g}"
+        rows.append(f"  {f'd2/d{names[i]} d{names[j]}':<{width}}  analytic {a:<+16.10g} numeric {n:+.10g}"
                     + ("  <-- mismatch" if wrong else ""))
     if bad:
         raise GradcheckError(
