@@ -15,9 +15,9 @@ from __future__ import annotations
 import math
 import numbers
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, overload
 
 from autograd_lite import ops
 from autograd_lite.ops import Op, scalar_math
@@ -37,6 +37,30 @@ class _State:
 state = _State()
 
 
+class _OpName:
+    """`node._op`, micrograd's name for how a node was made: the rule's symbol ('+', 'tanh', and
+    '**2' for a power by a number, as micrograd writes it), '' for a leaf. A node made with
+    micrograd's constructor keeps its own `_op` string in its `__dict__`, which wins over this
+    (a non-data descriptor), so the common case stores nothing."""
+
+    @overload
+    def __get__(self, node: None, owner: type) -> _OpName: ...
+    @overload
+    def __get__(self, node: Value, owner: type | None = None) -> str: ...
+    def __get__(self, node: Value | None, owner: type | None = None) -> str | _OpName:
+        if node is None:
+            return self
+        rule = node._rule
+        if rule is None:
+            return ""
+        if rule is ops.POWC:
+            return f"**{_short_number(node._param)}"
+        return rule.symbol
+
+
+_NO_CHILDREN: tuple[Value, ...] = ()
+
+
 class Value:
     """A scalar that records the operations applied to it.
 
@@ -45,24 +69,51 @@ class Value:
     >>> c.backward()
     >>> a.grad, b.grad   # dc/da = b + 1, dc/db = a
     (-2.0, 2.0)
+
+    `Value(data, _children=(), _op='', label='')` is micrograd's constructor: a node made
+    with children this way is a *closure node*, whose derivative is the function the user
+    assigns to `node._backward` (see README, "Coming from micrograd").
     """
 
-    __slots__ = ("data", "grad", "label", "_prev", "_rule", "_param", "_local", "__weakref__")
+    # __dict__: user attributes (micrograd code sets p.m = 0); made only when one is set
+    __slots__ = ("data", "grad", "label", "_prev", "_rule", "_param", "__dict__", "__weakref__")
+    _op = _OpName()
 
-    def __init__(self, data: Number, label: str = "") -> None:
-        self.data = _as_float(data, "Value")
-        self.grad = 0.0
-        self.label = label
-        self._prev: tuple[Value, ...] = ()  # parents, in argument order
-        self._rule: Op | None = None  # the op that made this node; None for a leaf
-        self._param: Any = None  # the plain-number parameter of ops like x ** 3
-        self._local: tuple[float, ...] = ()  # d self / d parent, for each parent
+    def __init__(self, data: Number, _children: Iterable[Value] = _NO_CHILDREN, _op: str = "",
+                 label: str = "") -> None:
+        children = _NO_CHILDREN if _children is _NO_CHILDREN else _as_children(data, _children, _op)
+        _fill(self, _as_float(data, "Value"), children, None, None, label)
+        if _op:
+            self.__dict__["_op"] = _op
 
     # --- what micrograd code reads -------------------------------------------------
     @property
-    def _op(self) -> str:
-        """The op's symbol ('+', '*', 'tanh', ...), '' for a leaf (as in micrograd)."""
-        return self._rule.symbol if self._rule is not None else ""
+    def _backward(self) -> Callable[[], Any]:
+        """micrograd's per-node step: `parent.grad += local * self.grad` for each parent, once.
+
+        A built-in op's node applies its rule (read from ops.py, with the current values);
+        a leaf's does nothing; a closure node's is what the user assigned."""
+        if self._rule is not None:
+            return self._chain_rule
+        return self.__dict__.get("_backward", _nothing)  # type: ignore[no-any-return]
+
+    @_backward.setter
+    def _backward(self, fn: Callable[[], Any]) -> None:
+        if not callable(fn):
+            raise TypeError(f"_backward of {describe(self)} must be a function of no arguments, "
+                            f"got {type(fn).__name__} {fn!r}")
+        if self._rule is not None:  # the user's derivative replaces the rule: a closure node now
+            self.__dict__["_op"] = self._op
+            self._rule = self._param = None
+        self.__dict__["_backward"] = fn
+
+    def _chain_rule(self) -> None:
+        chain_rule(self)
+
+    @property
+    def _local(self) -> tuple[float, ...]:
+        """local_grads(self), under the name drawings and the stepper read."""
+        return local_grads(self)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -104,11 +155,13 @@ class Value:
     def relu(self) -> Value:
         return apply(ops.RELU, self)
 
-    def leaky_relu(self, slope: float = 0.01) -> Value:
+    def leaky_relu(self, slope: float = ops.LEAKY_SLOPE) -> Value:
         return apply(ops.LEAKY_RELU, self, param=_as_float(slope, "leaky_relu"))
 
-    def __abs__(self) -> Value:
+    def abs(self) -> Value:
         return apply(ops.ABS, self)
+
+    __abs__ = abs
 
     def sin(self) -> Value:
         return apply(ops.SIN, self)
@@ -179,7 +232,7 @@ class Value:
 
     def detach(self) -> Value:
         """A new leaf with the same data and label, cut off from this graph."""
-        return Value(self.data, self.label)
+        return Value(self.data, label=self.label)
 
 
 class Constant(Value):
@@ -205,54 +258,68 @@ def apply(op: Op, *inputs: Operand, param: Any = None) -> Value:
         data = op.forward(scalar_math, *args)
     except OverflowError:
         raise OverflowError(f"{_call(op, parents, param)} overflows a float") from None
-    return _record(op, data, parents, param, args)
+    return _node(op, data, parents, param)
 
 
 def _binary(op: Op, x: Value, y: Operand) -> Value:
-    """apply() for the two busiest ops, add and mul, which have no domain to check.
-
-    The steps of _record are written out here: a training step spends most of its
-    time making these nodes (benchmarks/run.py measures it)."""
+    """apply() for the two busiest ops, add and mul, which have no domain to check
+    (a training step spends most of its time making these nodes: benchmarks/run.py)."""
     if not isinstance(y, Value):
         y = Constant(y)
-    a, b = x.data, y.data
-    data = op.forward(scalar_math, a, b)
-    if state.anomaly or not state.grad_enabled:  # the rare modes: _record handles them
-        return _record(op, data, (x, y), None, (a, b))
-    out = _new_value(Value)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
-    out._prev = (x, y)
-    out._rule = op
-    out._param = None
-    out._local = op.local_grads(scalar_math, data, a, b)  # add: (1, 1); mul: (b, a)
-    return out
+    return _node(op, op.forward(scalar_math, x.data, y.data), (x, y), None)
 
 
-def _record(op: Op, data: float, parents: tuple[Value, ...], param: Any, args: Any) -> Value:
-    """Make the output node. Its local derivatives are worked out now, from the
-    rule, while the inputs' values are at hand (PyTorch saves them the same way)."""
+def _node(op: Op, data: float, parents: tuple[Value, ...], param: Any) -> Value:
+    """The output node of `op`. Nothing is computed for backward now: the rule is
+    evaluated when backward reaches the node, from the values the graph holds then
+    (as micrograd's closures read `.data`), so changing a `.data` is never silently ignored."""
     if state.anomaly and not math.isfinite(data):
         raise FloatingPointError(f"anomaly: {_call(op, parents, param)} produced {data}")
     out = _new_value(Value)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
-    if state.grad_enabled:
-        out._prev = parents
-        out._rule = op
-        out._param = param
-        try:
-            out._local = op.local_grads(scalar_math, data, *args)
-        except (ZeroDivisionError, OverflowError):  # e.g. d/dx sqrt(x) at 0
-            out._local = tuple(_infinite_slope(op, data, args, i) for i in range(len(parents)))
-    else:  # no_grad(): the result is a plain leaf
-        out._prev = ()
-        out._rule = None
-        out._param = None
-        out._local = ()
+    _fill(out, data, parents, op, param, "")
     return out
+
+
+def _fill(node: Value, data: float, parents: tuple[Value, ...], rule: Op | None, param: Any,
+          label: str) -> None:
+    """Set a node's slots: the one place every node (leaf, op output, closure node) is made."""
+    node.data = data
+    node.grad = 0.0
+    node.label = label
+    if state.grad_enabled:
+        node._prev = parents  # in argument order
+        node._rule = rule  # the op that made this node; None for a leaf or a closure node
+        node._param = param  # the plain-number parameter of ops like x ** 3
+    else:  # no_grad(): the result is a plain leaf
+        node._prev = ()
+        node._rule = node._param = None
+
+
+def _as_children(data: Any, children: Any, op: str) -> tuple[Value, ...]:
+    """micrograd's `_children`, checked: a tuple (or list) of Values, or a set of them."""
+    if isinstance(children, (set, frozenset)):
+        # A set has no order, and iterating one follows memory addresses (micrograd's gradients
+        # differ in the last bits from run to run). Sort by label, then value, so that every run
+        # walks, sums and draws alike; children equal in both keep the set's order.
+        children = sorted(children, key=lambda c: (str(getattr(c, "label", "")), _data_or_nan(c)))
+    elif not isinstance(children, (tuple, list)):
+        hint = f"; for a label write Value({data!r}, label={children!r})" if isinstance(children, str) else ""
+        raise TypeError(f"Value({data!r}, {children!r}): the second argument is micrograd's _children, the "
+                        f"tuple of Values this one is computed from: Value(data, _children=(), _op='', "
+                        f"label=''){hint}")
+    for i, child in enumerate(children):
+        if not isinstance(child, Value):
+            raise TypeError(f"Value({data!r}, _children, {op!r}): child {i} is {type(child).__name__} "
+                            f"{child!r}, not an autograd_lite Value; wrap a number as Value({child!r})")
+    return tuple(children)
+
+
+def _data_or_nan(x: Any) -> float:
+    return x.data if isinstance(x, Value) else math.nan
+
+
+def _nothing() -> None:
+    """The _backward of a leaf, or of a closure node whose _backward was not assigned yet."""
 
 
 _new_value = object.__new__
@@ -279,8 +346,32 @@ def value_dot(weights: Iterable[Operand], inputs: Iterable[Operand], bias: Opera
 
 
 def local_grads(node: Value) -> tuple[float, ...]:
-    """d node / d parent for each parent (computed from the node's rule when it was made)."""
-    return node._local
+    """d node / d parent for each parent: the node's rule, at the values the graph holds now."""
+    rule = node._rule
+    if rule is None:
+        if node._prev:
+            raise TypeError(f"local_grads({describe(node)}): a closure node (micrograd's constructor) has no "
+                            "rule; its derivative is the _backward function it was given")
+        return ()
+    args = [p.data for p in node._prev]
+    if rule.has_param:
+        args.append(node._param)
+    try:
+        return rule.local_grads(scalar_math, node.data, *args)  # type: ignore[no-any-return]
+    except (ZeroDivisionError, OverflowError):  # e.g. d/dx sqrt(x) at 0
+        return tuple(_infinite_slope(rule, node.data, args, i) for i in range(len(node._prev)))
+
+
+def chain_rule(node: Value) -> tuple[float, ...]:
+    """Apply the chain rule at `node` once and return its local derivatives:
+
+        parent.grad += local_derivative * node.grad     for each parent
+    """
+    grads = local_grads(node)
+    grad = node.grad
+    for parent, local in zip(node._prev, grads):
+        parent.grad += local * grad
+    return grads
 
 
 def _infinite_slope(op: Op, data: float, args: Any, i: int) -> float:
@@ -319,12 +410,13 @@ def topological_order(root: Value) -> list[Value]:
     return order
 
 
-def backpropagate(root: Value, grad: float = 1.0) -> Iterator[tuple[Value, tuple[float, ...]]]:
+def backpropagate(root: Value, grad: float = 1.0) -> Iterator[tuple[Value, tuple[float, ...] | None]]:
     """Backward pass, one node at a time (see `Value.backward` for the rules).
 
     After the chain rule has been applied at a node, yields that node and its
-    local derivatives. `Value.backward` runs it to the end; the stepper shows
-    each step.
+    local derivatives; for a closure node (micrograd's constructor), whose
+    derivative is the user's `_backward`, yields None instead. `Value.backward`
+    runs it to the end; the stepper shows each step.
     """
     order = topological_order(root)
     for node in order:
@@ -333,12 +425,18 @@ def backpropagate(root: Value, grad: float = 1.0) -> Iterator[tuple[Value, tuple
     root.grad += _as_float(grad, "backward")
     anomaly = state.anomaly
     for node in reversed(order):
-        grads = node._local
-        for parent, local in zip(node._prev, grads):
-            parent.grad += local * node.grad  # the chain rule
-        if anomaly:
-            _check_grads(node, grads)
-        yield node, grads
+        if node._rule is not None:
+            grads = chain_rule(node)
+            if anomaly:
+                _check_grads(node, grads)
+            yield node, grads
+        elif node._prev:  # a closure node
+            node._backward()
+            if anomaly:
+                _check_grads(node, None)
+            yield node, None
+        else:
+            yield node, ()
 
 
 def zero_grad(root: Value) -> None:
@@ -378,8 +476,8 @@ def describe(x: Operand) -> str:
         return repr(x)
     if x.label:
         return f"{x.label!r} (= {x.data!r})"
-    if x._rule is not None:
-        return f"<{x._rule.name} node = {x.data!r}>"
+    if x._prev:
+        return f"<{x._rule.name if x._rule is not None else x._op or 'closure'} node = {x.data!r}>"
     return repr(x.data)
 
 
@@ -390,13 +488,16 @@ def _call(op: Op, parents: Iterable[Value], param: Any) -> str:
     return f"{op.name}({', '.join(args)})"
 
 
-def _check_grads(node: Value, grads: tuple[float, ...]) -> None:
-    for parent, local in zip(node._prev, grads):
+def _check_grads(node: Value, grads: tuple[float, ...] | None) -> None:
+    for i, parent in enumerate(node._prev):
+        local = grads[i] if grads is not None else 0.0
         if not (math.isfinite(local) and math.isfinite(parent.grad)):
+            made = (_call(node._rule, node._prev, node._param) if node._rule is not None
+                    else f"the _backward of {describe(node)}")
             raise FloatingPointError(
-                f"anomaly in backward: {_call(node._rule, node._prev, node._param)} "  # type: ignore[arg-type]
-                f"gave the local derivative {local} for {describe(parent)}, "
-                f"whose grad became {parent.grad}")
+                f"anomaly in backward: {made} gave "
+                + (f"the local derivative {local} for " if grads is not None else "")
+                + f"{describe(parent)}, whose grad became {parent.grad}")
 
 
 def _as_float(x: Any, where: str) -> float:
@@ -408,6 +509,11 @@ def _as_float(x: Any, where: str) -> float:
         raise TypeError(f"{where}: got a bool ({x}); use a number such as {float(x)} instead")
     hint = " (use float(x) or .item() for a single number)" if hasattr(x, "shape") else ""
     raise TypeError(f"{where}: expected a real number, got {type(x).__name__} {x!r}{hint}")
+
+
+def _short_number(c: float) -> str:
+    """2.0 -> '2', 0.5 -> '0.5': an exponent as micrograd's `_op` writes it ('**2')."""
+    return str(int(c)) if c.is_integer() else repr(c)
 
 
 def _data(x: Operand) -> float:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from autograd_lite.engine import Operand, Value, value_dot
+from autograd_lite.ops import LEAKY_SLOPE
 
 
 class _Uniform(Protocol):  # random.Random, or the `random` module itself (micrograd's global seed)
@@ -34,15 +35,12 @@ class _Uniform(Protocol):  # random.Random, or the `random` module itself (micro
 Seed = int | random.Random | _Uniform | None
 Output = Value | list[Value]
 
-#: The slope of leaky_relu for negative inputs (PyTorch's default); used everywhere a model's leaky_relu is.
-LEAKY_SLOPE = 0.01
-
 #: Activation functions by name. Each is one engine op, so its derivative comes from ops.py.
 ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
     "relu": Value.relu,
     "tanh": Value.tanh,
     "sigmoid": Value.sigmoid,
-    "leaky_relu": lambda v: v.leaky_relu(LEAKY_SLOPE),
+    "leaky_relu": Value.leaky_relu,  # slope ops.LEAKY_SLOPE
     "linear": lambda v: v,  # no activation: the weighted sum itself
 }
 

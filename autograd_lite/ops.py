@@ -36,15 +36,33 @@ from dataclasses import dataclass
 from typing import Any
 
 
-class scalar_math:  # noqa: N801 - used like a module, as `xp`
-    """The handful of NumPy functions the rules use, for Python floats."""
+class _ScalarMathType(type):
+    def __getattr__(cls, name: str) -> Any:  # only called for names it lacks
+        have = ", ".join(sorted(k for k in vars(cls) if not k.startswith("_")))
+        raise AttributeError(f"xp.{name}: the eager engine's xp (ops.scalar_math) has no {name!r}, only {have}; "
+                             "write the rule with these (NumPy's names), or add it to scalar_math")
+
+
+class scalar_math(metaclass=_ScalarMathType):  # noqa: N801 - used like a module, as `xp`
+    """NumPy's names for the math functions rules use, on Python floats."""
 
     exp = staticmethod(math.exp)
     log = staticmethod(math.log)
+    log1p = staticmethod(math.log1p)
+    expm1 = staticmethod(math.expm1)
+    sqrt = staticmethod(math.sqrt)
     tanh = staticmethod(math.tanh)
+    sinh = staticmethod(math.sinh)
+    cosh = staticmethod(math.cosh)
     sin = staticmethod(math.sin)
     cos = staticmethod(math.cos)
+    tan = staticmethod(math.tan)
+    arctan = staticmethod(math.atan)
     abs = staticmethod(abs)
+    maximum = staticmethod(max)
+    minimum = staticmethod(min)
+    pi = math.pi
+    e = math.e
 
     @staticmethod
     def where(condition: Any, if_true: Any, if_false: Any) -> Any:
@@ -188,6 +206,7 @@ RELU = rule("relu", "ReLU",
             local_text=("(1 if {0} > 0 else 0)",))
 
 # leaky_relu(x, s) = x if x > 0 else s * x; d/dx = 1 or s
+LEAKY_SLOPE = 0.01  # s when none is given (PyTorch's default): Value.leaky_relu, nn's "leaky_relu"
 LEAKY_RELU = rule("leaky_relu", "LeakyReLU",
                   lambda xp, x, s: xp.where(x > 0, x, s * x),
                   lambda xp, out, x, s: (xp.where(x > 0, 1.0, s),),
@@ -210,3 +229,6 @@ COS = rule("cos", "cos",
            lambda xp, x: xp.cos(x),
            lambda xp, out, x: (-xp.sin(x),),
            local_text=("-sin({0})",))
+
+#: The ops above; define_op (custom_ops.py) adds rows to OPS but never replaces these.
+BUILTIN_OPS = frozenset(OPS)

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 from autograd_lite.data import Dataset, batches
 from autograd_lite.engine import Value, no_grad
 from autograd_lite.losses import CORRECT, LOSSES, Loss, mean
-from autograd_lite.nn import LEAKY_SLOPE, MLP
-from autograd_lite.ops import OPS
+from autograd_lite.nn import MLP
+from autograd_lite.ops import LEAKY_SLOPE, OPS
 
 # matplotlib, numpy and tqdm are imported when first needed, so `import autograd_lite` stays light
 if TYPE_CHECKING:
