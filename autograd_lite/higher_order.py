@@ -27,15 +27,16 @@ What has no derivative of its own:
 * A derivative that is a plain number (d(3x)/dx = 3) is returned as a `Constant`,
   which depends on no input: differentiating it again needs `allow_unused=True`
   (None) or `materialize_grads=True` (0), as in PyTorch.
-* A node with hand-written backward code (`_rule is None` but parents set, as a
-  micrograd-style closure op) has no rule to evaluate on Values:
-  `create_graph=True` through it raises `NotDifferentiableError`.
+* A closure node (micrograd's `Value(data, _children, _op)` with a hand-written
+  `_backward`) has code, not a rule: first-order `grad()` runs that code once to read
+  its local derivatives (and puts every `.grad` back), but there is nothing to
+  evaluate on Values, so `create_graph=True` through it raises `NotDifferentiableError`.
+  So does a rule that calls an `xp` function no op computes on Values (`xp.arctan`).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeAlias
 
@@ -54,6 +55,21 @@ class UnusedInputError(RuntimeError):
     """An input the outputs do not depend on, without allow_unused=True."""
 
 
+# How scalar_math's functions act on a Value: one primitive op, or a few.
+# (where, maximum and minimum pick one of their arguments, and ones_like is a number: as they are.)
+_ON_VALUES: dict[str, Callable[[Value], Value]] = {
+    "exp": Value.exp, "log": Value.log, "tanh": Value.tanh, "sin": Value.sin, "cos": Value.cos,
+    "abs": abs,
+    "sqrt": Value.sqrt,  # x ** 0.5
+    "log1p": lambda x: (1 + x).log(),
+    "expm1": lambda x: x.exp() - 1,
+    "sinh": lambda x: (x.exp() - (-x).exp()) * 0.5,
+    "cosh": lambda x: (x.exp() + (-x).exp()) * 0.5,
+    "tan": lambda x: x.sin() / x.cos(),
+}
+_AS_THEY_ARE = {"where", "maximum", "minimum", "ones_like"}
+
+
 class _ValueMath:
     """The `xp` whose functions make Value nodes: scalar_math's functions, for Values.
 
@@ -61,35 +77,25 @@ class _ValueMath:
     (tanh's rule `1 - out * out` is two nodes; relu's `where(x > 0, 1.0, 0.0)` is a number).
     """
 
-    @staticmethod
-    def exp(x: Gradient) -> Gradient:
-        return x.exp() if isinstance(x, Value) else math.exp(x)
+    def __getattr__(self, name: str) -> Any:
+        number = getattr(scalar_math, name)  # scalar_math's error names what a rule can use
+        if not callable(number) or name in _AS_THEY_ARE:
+            return number
+        on_value = _ON_VALUES.get(name)
 
-    @staticmethod
-    def log(x: Gradient) -> Gradient:
-        return x.log() if isinstance(x, Value) else math.log(x)
+        def function(x: Any) -> Any:
+            if not isinstance(x, Value):
+                return number(x)
+            if on_value is None:
+                raise NotDifferentiableError(
+                    f"xp.{name}({describe(x)}) in a rule evaluated on Values (create_graph=True): no op "
+                    f"computes {name} on Values, so this derivative cannot be differentiated again; "
+                    "write the rule with exp, log, tanh, sin, cos and arithmetic, or use create_graph=False")
+            return on_value(x)
 
-    @staticmethod
-    def tanh(x: Gradient) -> Gradient:
-        return x.tanh() if isinstance(x, Value) else math.tanh(x)
-
-    @staticmethod
-    def sin(x: Gradient) -> Gradient:
-        return x.sin() if isinstance(x, Value) else math.sin(x)
-
-    @staticmethod
-    def cos(x: Gradient) -> Gradient:
-        return x.cos() if isinstance(x, Value) else math.cos(x)
-
-    abs = staticmethod(abs)  # abs(Value) records an abs node
-    # the condition is already a bool (comparing a Value reads its .data): pick a branch
-    where = staticmethod(scalar_math.where)
-    ones_like = staticmethod(scalar_math.ones_like)
-
-    def __getattr__(self, name: str) -> Any:  # a user's rule asked for a function we lack
-        known = ", ".join(n for n in dir(type(self)) if not n.startswith("_"))
-        raise AttributeError(f"xp.{name} is not available to rules evaluated on Values (create_graph=True); "
-                             f"a rule can use {known}, and arithmetic (** for powers and roots)")
+        function.__name__ = name
+        setattr(self, name, function)  # made once
+        return function
 
 
 value_math = _ValueMath()
@@ -119,7 +125,7 @@ def grad(outputs: Values, inputs: Values, grad_outputs: Any = None, *, retain_gr
         raise ValueError("grad(): materialize_grads=True gives 0 for unused inputs, which contradicts "
                          "allow_unused=False; drop allow_unused")
     with _recording(create_graph):
-        grads = chain_rule(outs, seeds, ins, create_graph)
+        grads = backward_pass(outs, seeds, ins, create_graph)
     results: list[Gradient | None] = []
     for i, x in enumerate(ins):
         g = grads.get(x)
@@ -133,7 +139,7 @@ def grad(outputs: Values, inputs: Values, grad_outputs: Any = None, *, retain_gr
     return tuple(results)
 
 
-def chain_rule(outputs: Sequence[Value], seeds: Sequence[Gradient], inputs: Sequence[Value],
+def backward_pass(outputs: Sequence[Value], seeds: Sequence[Gradient], inputs: Sequence[Value],
                create_graph: bool) -> dict[Value, Gradient]:
     """d(sum of seed * output) / d node for every node between the inputs and the outputs.
 
@@ -142,7 +148,7 @@ def chain_rule(outputs: Sequence[Value], seeds: Sequence[Gradient], inputs: Sequ
     """
     order = _topological_order(outputs)
     needed = depends_on(order, inputs)
-    local = rule_on_values if create_graph else local_grads
+    local = rule_on_values if create_graph else numbers_of
     add, mul = (_add_graph, _mul_graph) if create_graph else (_add_float, _mul_float)
     grads: dict[Value, Gradient] = {}
     for out, seed in zip(outputs, seeds):
@@ -158,6 +164,28 @@ def chain_rule(outputs: Sequence[Value], seeds: Sequence[Gradient], inputs: Sequ
     return grads
 
 
+def numbers_of(node: Value) -> tuple[float, ...]:
+    """d node / d parent for each parent, as floats (what backward() uses)."""
+    return local_grads(node) if node._rule is not None else closure_local_grads(node)
+
+
+def closure_local_grads(node: Value) -> tuple[float, ...]:
+    """A closure node's derivative is its `_backward` code, which adds into `.grad`: run it
+    once with node.grad = 1, read what it added to each parent, and put every .grad back."""
+    parents = list(dict.fromkeys(node._prev))  # a parent used twice gets one total
+    saved = [node.grad, *(p.grad for p in parents)]
+    try:
+        node.grad = 1.0
+        for p in parents:
+            p.grad = 0.0
+        node._backward()
+        added = {p: p.grad for p in parents}
+    finally:
+        for n, g in zip([node, *parents], saved):
+            n.grad = g
+    return tuple(added.pop(p, 0.0) for p in node._prev)  # the total at the parent's first place
+
+
 def rule_on_values(node: Value) -> tuple[Gradient, ...]:
     """d node / d parent for each parent, as Values: the node's rule with `xp = value_math`.
 
@@ -168,8 +196,8 @@ def rule_on_values(node: Value) -> tuple[Gradient, ...]:
     if op is None:
         raise NotDifferentiableError(
             f"grad(create_graph=True) cannot differentiate {describe(node)} (op {node._op!r}) again: its "
-            "derivative is hand-written backward code, not a rule. Define the op with a local_grads rule "
-            "(see ops.py), or use create_graph=False for first derivatives.")
+            "derivative is a hand-written _backward, not a rule. Define the op with a local_grads rule "
+            "(define_op, or a row of ops.py) to get its higher derivatives, or use create_graph=False.")
     args = (*node._prev, node._param) if op.has_param else node._prev
     try:
         return op.local_grads(value_math, node, *args)
