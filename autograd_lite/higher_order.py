@@ -36,6 +36,7 @@ What has no derivative of its own:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeAlias
@@ -70,6 +71,27 @@ _ON_VALUES: dict[str, Callable[[Value], Value]] = {
 _AS_THEY_ARE = {"where", "maximum", "minimum", "ones_like"}
 
 
+def _on_values(name: str) -> Any:
+    """scalar_math's `name`, made to build a node when it is given a Value."""
+    number = getattr(scalar_math, name)
+    if not callable(number) or name in _AS_THEY_ARE:
+        return number
+    on_value = _ON_VALUES.get(name)
+
+    def function(x: Any) -> Any:
+        if not isinstance(x, Value):
+            return number(x)
+        if on_value is None:
+            raise NotDifferentiableError(
+                f"xp.{name}({describe(x)}) in a rule evaluated on Values (create_graph=True): no op "
+                f"computes {name} on Values, so this derivative cannot be differentiated again; "
+                "write the rule with exp, log, tanh, sin, cos and arithmetic, or use create_graph=False")
+        return on_value(x)
+
+    function.__name__ = name
+    return function
+
+
 class _ValueMath:
     """The `xp` whose functions make Value nodes: scalar_math's functions, for Values.
 
@@ -77,25 +99,13 @@ class _ValueMath:
     (tanh's rule `1 - out * out` is two nodes; relu's `where(x > 0, 1.0, 0.0)` is a number).
     """
 
-    def __getattr__(self, name: str) -> Any:
-        number = getattr(scalar_math, name)  # scalar_math's error names what a rule can use
-        if not callable(number) or name in _AS_THEY_ARE:
-            return number
-        on_value = _ON_VALUES.get(name)
+    def __init__(self) -> None:
+        for name in vars(scalar_math):
+            if not name.startswith("_"):
+                setattr(self, name, _on_values(name))
 
-        def function(x: Any) -> Any:
-            if not isinstance(x, Value):
-                return number(x)
-            if on_value is None:
-                raise NotDifferentiableError(
-                    f"xp.{name}({describe(x)}) in a rule evaluated on Values (create_graph=True): no op "
-                    f"computes {name} on Values, so this derivative cannot be differentiated again; "
-                    "write the rule with exp, log, tanh, sin, cos and arithmetic, or use create_graph=False")
-            return on_value(x)
-
-        function.__name__ = name
-        setattr(self, name, function)  # made once
-        return function
+    def __getattr__(self, name: str) -> Any:  # a name scalar_math lacks: its error says what there is
+        return getattr(scalar_math, name)
 
 
 value_math = _ValueMath()
@@ -140,7 +150,7 @@ def grad(outputs: Values, inputs: Values, grad_outputs: Any = None, *, retain_gr
 
 
 def backward_pass(outputs: Sequence[Value], seeds: Sequence[Gradient], inputs: Sequence[Value],
-               create_graph: bool) -> dict[Value, Gradient]:
+                  create_graph: bool) -> dict[Value, Gradient]:
     """d(sum of seed * output) / d node for every node between the inputs and the outputs.
 
     The backward pass of `backward()`, into a dict instead of `.grad`, and only through
@@ -150,6 +160,7 @@ def backward_pass(outputs: Sequence[Value], seeds: Sequence[Gradient], inputs: S
     needed = depends_on(order, inputs)
     local = rule_on_values if create_graph else numbers_of
     add, mul = (_add_graph, _mul_graph) if create_graph else (_add_float, _mul_float)
+    anomaly = state.anomaly
     grads: dict[Value, Gradient] = {}
     for out, seed in zip(outputs, seeds):
         if out in needed:
@@ -161,6 +172,8 @@ def backward_pass(outputs: Sequence[Value], seeds: Sequence[Gradient], inputs: S
         for parent, d in zip(node._prev, local(node)):
             if parent in needed:
                 grads[parent] = add(grads.get(parent), mul(d, g))  # the chain rule
+                if anomaly:
+                    _check_finite(node, parent, d, grads[parent])
     return grads
 
 
@@ -279,6 +292,13 @@ def _unused_message(i: int, x: Value, n: int) -> str:
     return (f"grad(): {which} is not in the graph of the outputs, so they do not depend on it (a "
             "derivative that is a plain number, like d(3x)/dx or relu's, is a Constant). Pass "
             "allow_unused=True to get None for it, or materialize_grads=True to get 0")
+
+
+def _check_finite(node: Value, parent: Value, d: Gradient, total: Gradient) -> None:
+    """detect_anomaly(): stop at the first nan or inf, naming the node."""
+    if not all(math.isfinite(x.data if isinstance(x, Value) else x) for x in (d, total)):
+        raise FloatingPointError(f"anomaly in grad(): {describe(node)} (op {node._op!r}) gave the local "
+                                 f"derivative {d!r} for {describe(parent)}, whose gradient became {total!r}")
 
 
 def _topological_order(outputs: Sequence[Value]) -> list[Value]:

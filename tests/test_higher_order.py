@@ -12,6 +12,7 @@ from autograd_lite import (
     NotDifferentiableError,
     UnusedInputError,
     Value,
+    detect_anomaly,
     grad,
     mse,
     no_grad,
@@ -170,6 +171,14 @@ def test_records_even_inside_no_grad() -> None:
     assert grad(d, x) == (-math.sin(0.3),)
 
 
+def test_detect_anomaly_stops_at_the_first_nan() -> None:
+    x = Value(0.0, label="x")
+    y = x.sqrt() * 2  # d/dx sqrt(x) at 0 is inf
+    assert grad(y, x) == (math.inf,)
+    with detect_anomaly(), pytest.raises(FloatingPointError, match=r"powc node.*inf.*'x' \(= 0.0\)"):
+        grad(y, x)
+
+
 def test_a_value_grad_output_is_part_of_the_graph() -> None:
     x, v = Value(0.5), Value(2.0)
     (g,) = grad(x.tanh(), x, grad_outputs=v, create_graph=True)  # v * (1 - tanh^2)
@@ -242,8 +251,8 @@ def test_value_math_has_every_function_of_scalar_math() -> None:
                 value_math.arctan(Value(0.5))
         else:
             x = Value(0.3)
-            assert value_math.__getattr__(name)(x).data == pytest.approx(number(0.3), rel=1e-15), name
-            assert value_math.__getattr__(name)(0.3) == number(0.3)
+            assert getattr(value_math, name)(x).data == pytest.approx(number(0.3), rel=1e-15), name
+            assert getattr(value_math, name)(0.3) == number(0.3)
     with pytest.raises(AttributeError, match=r"xp.cbrt"):
         value_math.cbrt  # noqa: B018
 
