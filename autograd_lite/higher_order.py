@@ -37,6 +37,7 @@ What has no derivative of its own:
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeAlias
@@ -159,19 +160,19 @@ def backward_pass(outputs: Sequence[Value], seeds: Sequence[Gradient], inputs: S
     order = _topological_order(outputs)
     needed = depends_on(order, inputs)
     local = rule_on_values if create_graph else numbers_of
-    add, mul = (_add_graph, _mul_graph) if create_graph else (_add_float, _mul_float)
+    add, mul = (_add_graph, _mul_graph) if create_graph else (operator.add, operator.mul)
     anomaly = state.anomaly
     grads: dict[Value, Gradient] = {}
     for out, seed in zip(outputs, seeds):
         if out in needed:
-            grads[out] = add(grads.get(out), seed)
+            grads[out] = add(grads.get(out, 0.0), seed)
     for node in reversed(order):
         g = grads.get(node)
         if g is None or not node._prev:
             continue
         for parent, d in zip(node._prev, local(node)):
             if parent in needed:
-                grads[parent] = add(grads.get(parent), mul(d, g))  # the chain rule
+                grads[parent] = add(grads.get(parent, 0.0), mul(d, g))  # the chain rule
                 if anomaly:
                     _check_finite(node, parent, d, grads[parent])
     return grads
@@ -225,24 +226,16 @@ def depends_on(order: Sequence[Value], inputs: Sequence[Value]) -> set[Value]:
     """The inputs and every node of `order` (a topological order) computed from one of them."""
     found = set(inputs)
     for node in order:
-        if node not in found and any(parent in found for parent in node._prev):
+        if not found.isdisjoint(node._prev):
             found.add(node)
     return found
 
 
-# --- adding up gradients: floats, or nodes of the derivative graph ----------------------
-# None is "no gradient yet"; with create_graph, multiplying by the number 1 makes no node
+# --- adding up gradients as nodes of the derivative graph ---------------------------------
+# (floats are added and multiplied as they are.) Adding 0 or multiplying by 1 makes no node.
 
-def _add_float(total: Any, g: Any) -> float:  # floats only: no create_graph
-    return g if total is None else total + g
-
-
-def _mul_float(d: Any, g: Any) -> float:
-    return d * g
-
-
-def _add_graph(total: Gradient | None, g: Gradient) -> Gradient:
-    return g if total is None else total + g
+def _add_graph(total: Gradient, g: Gradient) -> Gradient:
+    return g if not isinstance(total, Value) and total == 0.0 else total + g
 
 
 def _mul_graph(d: Gradient, g: Gradient) -> Gradient:

@@ -15,13 +15,14 @@ Each op is a row of data, in the spirit of HIPS autograd:
 
 ``xp`` is the maths library to use: :data:`scalar_math` (plain Python floats)
 for the eager engine, :mod:`numpy` for the batched tape. Everything that needs
-a derivative -- ``Value.backward``, the step-by-step stepper, the tape and the
-edge labels of graph drawings -- reads it from :data:`OPS`, so a rule is never
-written twice.
+a derivative -- ``Value.backward``, the step-by-step stepper, the tape, the
+edge labels of graph drawings and ``grad(create_graph=True)`` -- reads it from
+:data:`OPS`, so a rule is never written twice.
 
-Rules are also evaluated with Values as inputs, to build the graph of a
-derivative (``higher_order.value_math`` is that ``xp``), so a rule compares its
-inputs only with ``<`` and ``>``: a Value's ``==`` is identity, not its number.
+``grad(create_graph=True)`` evaluates the rules with Values as inputs (its ``xp``
+is ``higher_order.value_math``), which builds the graph of the derivative. So a
+rule compares its inputs only with ``<`` and ``>``, because a Value's ``==`` is
+identity, not its number.
 
 Ops whose name ends in a number-valued parameter (``powc`` for ``x ** 3``,
 ``leaky_relu`` for its slope) receive that parameter as their last input; it
