@@ -12,6 +12,7 @@ import importlib
 from typing import Any
 
 from autograd_lite import functional
+from autograd_lite.custom_ops import define_op
 from autograd_lite.data import Dataset, batches, circles, digits, moons, spirals, train_test_split, xor
 from autograd_lite.engine import (
     Constant,
@@ -73,8 +74,8 @@ __all__ = [
     "MLP", "SGD", "Adam", "AdamW", "Constant", "Dataset", "DivergenceError", "ExponentialLR",
     "GradcheckError", "History", "Layer", "LinearLR", "ModelFileError", "Module", "Neuron",
     "NotDifferentiableError", "StepLR", "UnusedInputError", "Value", "backpropagate", "batches",
-    "bce_with_logits", "binary_cross_entropy", "circles", "cross_entropy", "detect_anomaly", "digits",
-    "evaluate", "fit", "functional", "grad", "gradcheck", "gradgradcheck", "hinge", "local_grads",
+    "bce_with_logits", "binary_cross_entropy", "circles", "cross_entropy", "define_op", "detect_anomaly",
+    "digits", "evaluate", "fit", "functional", "grad", "gradcheck", "gradgradcheck", "hinge", "local_grads",
     "log_softmax", "moons", "mse", "no_grad", "plot_decision_boundary", "plot_history", "plot_images",
     "predict", "softmax", "spirals", "to_torch", "topological_order", "train_test_split", "value_sum",
     "xor", "zero_grad", *_LAZY,

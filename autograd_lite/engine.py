@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -77,12 +78,18 @@ class Value:
 
     # __dict__: user attributes (micrograd code sets p.m = 0); made only when one is set
     __slots__ = ("data", "grad", "label", "_prev", "_rule", "_param", "__dict__", "__weakref__")
+    data: float
+    grad: float
+    label: str
+    _prev: tuple[Value, ...]  # parents, in argument order
+    _rule: Op | None  # the op that made this node; None for a leaf or a closure node
+    _param: Any  # the plain-number parameter of ops like x ** 3
     _op = _OpName()
 
     def __init__(self, data: Number, _children: Iterable[Value] = _NO_CHILDREN, _op: str = "",
                  label: str = "") -> None:
         children = _NO_CHILDREN if _children is _NO_CHILDREN else _as_children(data, _children, _op)
-        _fill(self, _as_float(data, "Value"), children, None, None, label)
+        _build(self, _as_float(data, "Value"), children, None, None, label)
         if _op:
             self.__dict__["_op"] = _op
 
@@ -258,7 +265,7 @@ def apply(op: Op, *inputs: Operand, param: Any = None) -> Value:
         data = op.forward(scalar_math, *args)
     except OverflowError:
         raise OverflowError(f"{_call(op, parents, param)} overflows a float") from None
-    return _node(op, data, parents, param)
+    return _build(_new_value(Value), data, parents, op, param, "")
 
 
 def _binary(op: Op, x: Value, y: Operand) -> Value:
@@ -266,33 +273,29 @@ def _binary(op: Op, x: Value, y: Operand) -> Value:
     (a training step spends most of its time making these nodes: benchmarks/run.py)."""
     if not isinstance(y, Value):
         y = Constant(y)
-    return _node(op, op.forward(scalar_math, x.data, y.data), (x, y), None)
+    return _build(_new_value(Value), op.forward(scalar_math, x.data, y.data), (x, y), op, None, "")
 
 
-def _node(op: Op, data: float, parents: tuple[Value, ...], param: Any) -> Value:
-    """The output node of `op`. Nothing is computed for backward now: the rule is
-    evaluated when backward reaches the node, from the values the graph holds then
-    (as micrograd's closures read `.data`), so changing a `.data` is never silently ignored."""
-    if state.anomaly and not math.isfinite(data):
-        raise FloatingPointError(f"anomaly: {_call(op, parents, param)} produced {data}")
-    out = _new_value(Value)
-    _fill(out, data, parents, op, param, "")
-    return out
+def _build(node: Value, data: float, parents: tuple[Value, ...], rule: Op | None, param: Any,
+           label: str) -> Value:
+    """Set a node's slots: the one place every node (leaf, op output, closure node) is made.
 
-
-def _fill(node: Value, data: float, parents: tuple[Value, ...], rule: Op | None, param: Any,
-          label: str) -> None:
-    """Set a node's slots: the one place every node (leaf, op output, closure node) is made."""
+    Nothing is computed for backward here: a rule is evaluated when backward reaches its
+    node, from the values the graph holds then (as micrograd's closures read `.data`), so
+    a changed `.data` is never silently ignored."""
+    if state.anomaly and rule is not None and not math.isfinite(data):
+        raise FloatingPointError(f"anomaly: {_call(rule, parents, param)} produced {data}")
     node.data = data
     node.grad = 0.0
     node.label = label
     if state.grad_enabled:
-        node._prev = parents  # in argument order
-        node._rule = rule  # the op that made this node; None for a leaf or a closure node
-        node._param = param  # the plain-number parameter of ops like x ** 3
+        node._prev = parents
+        node._rule = rule
+        node._param = param
     else:  # no_grad(): the result is a plain leaf
         node._prev = ()
         node._rule = node._param = None
+    return node
 
 
 def _as_children(data: Any, children: Any, op: str) -> tuple[Value, ...]:
@@ -323,6 +326,7 @@ def _nothing() -> None:
 
 
 _new_value = object.__new__
+_get_data = operator.attrgetter("data")
 
 
 def value_sum(values: Iterable[Operand]) -> Value:
@@ -353,9 +357,9 @@ def local_grads(node: Value) -> tuple[float, ...]:
             raise TypeError(f"local_grads({describe(node)}): a closure node (micrograd's constructor) has no "
                             "rule; its derivative is the _backward function it was given")
         return ()
-    args = [p.data for p in node._prev]
+    args = tuple(map(_get_data, node._prev))
     if rule.has_param:
-        args.append(node._param)
+        args += (node._param,)
     try:
         return rule.local_grads(scalar_math, node.data, *args)  # type: ignore[no-any-return]
     except (ZeroDivisionError, OverflowError):  # e.g. d/dx sqrt(x) at 0

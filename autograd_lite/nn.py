@@ -106,16 +106,14 @@ class Neuron(Module):
     The weights' labels (what drawings show) count from 1 as in maths, w1..wn; their
     names in `named_parameters()` are Python indexes, w.0..w.(n-1).
 
-    `activation` is one of ACTIVATIONS ('relu' by default, as micrograd's Neuron);
-    micrograd's `nonlin=False` means 'linear'.
+    `activation` is one of ACTIVATIONS ('relu' by default, as micrograd's Neuron), or
+    micrograd's `nonlin` (also its second positional argument): True is 'relu', False 'linear'.
     """
 
-    def __init__(self, nin: int, activation: str = "relu", *, nonlin: bool | None = None,
+    def __init__(self, nin: int, activation: str | bool | None = None, *, nonlin: bool | None = None,
                  init: str = "uniform", seed: Seed = None) -> None:
         _check_size(nin, "Neuron(nin)")
-        if nonlin is not None:
-            activation = "relu" if nonlin else "linear"
-        self.activation = _check_activation(activation)
+        self.activation = _activation(activation, nonlin)
         bound = _check_init(init)(nin)
         rng = _rng(seed)
         self.w = [Value(rng.uniform(-bound, bound), label=f"w{i + 1}") for i in range(nin)]
@@ -134,14 +132,16 @@ class Neuron(Module):
 
 
 class Layer(Module):
-    """`nout` neurons that all read the same `nin` inputs."""
+    """`nout` neurons that all read the same `nin` inputs (`activation` or `nonlin` as for Neuron;
+    micrograd's `Layer(nin, nout, **kwargs)` passes its keywords on to the neurons the same way)."""
 
-    def __init__(self, nin: int, nout: int, activation: str = "relu", *, nonlin: bool | None = None,
-                 init: str = "uniform", seed: Seed = None) -> None:
+    def __init__(self, nin: int, nout: int, activation: str | bool | None = None, *,
+                 nonlin: bool | None = None, init: str = "uniform", seed: Seed = None) -> None:
         _check_size(nin, "Layer(nin)")
         _check_size(nout, "Layer(nout)")
+        activation = _activation(activation, nonlin)
         rng = _rng(seed)
-        self.neurons = [Neuron(nin, activation, nonlin=nonlin, init=init, seed=rng) for _ in range(nout)]
+        self.neurons = [Neuron(nin, activation, init=init, seed=rng) for _ in range(nout)]
 
     @property
     def activation(self) -> str:
@@ -322,8 +322,20 @@ def _check_size(n: Any, where: str) -> None:
         raise ValueError(f"{where} must be a whole number >= 1, got {n!r}")
 
 
+def _activation(activation: str | bool | None, nonlin: bool | None) -> str:
+    """The activation's name from ours (a name) or micrograd's `nonlin` (True: relu, False: linear)."""
+    if activation is not None and nonlin is not None:
+        raise ValueError(f"give activation={activation!r} or nonlin={nonlin!r}, not both "
+                         "(nonlin=True is activation='relu', nonlin=False is 'linear')")
+    if nonlin is not None:
+        activation = bool(nonlin)
+    if isinstance(activation, bool):
+        return "relu" if activation else "linear"
+    return _check_activation("relu" if activation is None else activation)
+
+
 def _check_activation(name: str) -> str:
-    if name not in ACTIVATIONS:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}: choose one of {', '.join(ACTIVATIONS)}")
     return name
 

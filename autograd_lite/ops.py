@@ -40,8 +40,8 @@ from typing import Any
 class _ScalarMathType(type):
     def __getattr__(cls, name: str) -> Any:  # only called for names it lacks
         have = ", ".join(sorted(k for k in vars(cls) if not k.startswith("_")))
-        raise AttributeError(f"xp.{name}: the eager engine's xp (ops.scalar_math) has no {name!r}, only {have}; "
-                             "write the rule with these (NumPy's names), or add it to scalar_math")
+        raise AttributeError(f"xp.{name}: the eager engine's xp (ops.scalar_math) has no {name!r}, only "
+                             f"{have}; write the rule with these (NumPy's names), or add it to scalar_math")
 
 
 class scalar_math(metaclass=_ScalarMathType):  # noqa: N801 - used like a module, as `xp`

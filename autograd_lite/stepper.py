@@ -105,6 +105,9 @@ def backward_steps(root: Value, grad: float = 1.0) -> Iterator[Step]:
     for node, local in backpropagate(root, grad):
         if not node._prev:
             continue
+        if local is None:  # a closure node (micrograd's constructor): stepping it is issue 10's work
+            raise TypeError(f"backward_steps: the node {node!r} has a user's _backward; the stepper "
+                            "cannot show its step yet")
         upstream = node.grad
         before, after, contributions = [], [], []
         for parent, d in zip(node._prev, local):

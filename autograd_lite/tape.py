@@ -212,6 +212,11 @@ class Tape:
         for out in outputs:  # several outputs: one order, each node once
             order += [node for node in topological_order(out) if node not in seen]
             seen.update(order)
+        closure = next((node for node in order if node._rule is None and node._prev), None)
+        if closure is not None:  # the replay runs ops.py's rules on NumPy rows; a closure has none
+            raise TapeError(f"{describe(closure)} was made with micrograd's constructor and a _backward "
+                            "closure, which the tape cannot replay on NumPy rows: define the op with "
+                            "define_op (its rule then works on the tape), or train without a tape")
         return Trace(order, inputs, outputs, shape)
 
     def _check_rows(self, batch: _Batch, rows: np.ndarray) -> list[int]:

@@ -18,8 +18,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason=N
 
 
 def seed003() -> tuple[Value, list[Value]]:
-    x1, x2 = Value(0.5, "x1"), Value(-0.5, "x2")
-    w = {k: Value(x, k) for k, x in [("w11", 0.15), ("w21", -0.2), ("w12", 0.25), ("w22", 0.2),
+    x1, x2 = Value(0.5, label="x1"), Value(-0.5, label="x2")
+    w = {k: Value(x, label=k) for k, x in [("w11", 0.15), ("w21", -0.2), ("w12", 0.25), ("w22", 0.2),
                                      ("b1", 0.35), ("b2", -0.35), ("v1", -0.3), ("v2", 0.5), ("b3", 0.1)]}
     h1 = (w["w11"] * x1 + w["w21"] * x2 + w["b1"]).sigmoid()
     h1.label = "h1"
@@ -146,7 +146,7 @@ def test_without_javascript_the_finished_pass_is_still_shown(browser, tmp_path) 
 def test_an_input_used_twice_lights_up_both_edges(browser, tmp_path) -> None:
     from selenium.webdriver.common.by import By
 
-    x = Value(3.0, "x")
+    x = Value(3.0, label="x")
     square = x * x  # two edges x -> (*) with the same title
     y = square + x
     y.label = "y"

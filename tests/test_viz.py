@@ -15,7 +15,7 @@ from autograd_lite.viz import GraphvizNotFound, draw_dot, fmt, grad_fill, save
 
 def expression() -> tuple[Value, dict[str, Value]]:
     """micrograd's first example, labelled: L = (a*b + c) * f."""
-    a, b, c, f = Value(2.0, "a"), Value(-3.0, "b"), Value(10.0, "c"), Value(-2.0, "f")
+    a, b, c, f = Value(2.0, label="a"), Value(-3.0, label="b"), Value(10.0, label="c"), Value(-2.0, label="f")
     e = a * b
     e.label = "e"
     d = e + c
@@ -50,7 +50,7 @@ def test_edges_carry_the_local_derivatives_of_the_rule() -> None:
     source = draw_dot(L).source
     # e = a*b: de/da = b = -3, de/db = a = 2; d = e + c: 1, 1; L = d*f: dL/dd = f = -2, dL/df = d = 4
     assert sorted(edge_labels(source)) == sorted(["-3.0", "2.0", "1.0", "1.0", "-2.0", "4.0"])
-    x = Value(0.5, "x")
+    x = Value(0.5, label="x")
     y = x.tanh()
     assert edge_labels(draw_dot(y).source) == [fmt(1 - math.tanh(0.5) ** 2)]  # 0.7864
     assert fmt(1 - math.tanh(0.5) ** 2) == "0.7864"
@@ -66,7 +66,7 @@ def test_same_graph_gives_byte_identical_dot() -> None:
 
 
 def test_constants_are_folded_into_their_op() -> None:
-    x = Value(3.0, "x")
+    x = Value(3.0, label="x")
     y = 2 * x - 1
     y.label = "y"
     source = draw_dot(y).source
@@ -81,7 +81,7 @@ def test_constants_are_folded_into_their_op() -> None:
 
 
 def test_parameters_inputs_and_output_look_different() -> None:
-    w, x, b = Value(0.5, "w"), Value(2.0, "x"), Value(0.1, "b")
+    w, x, b = Value(0.5, label="w"), Value(2.0, label="x"), Value(0.1, label="b")
     y = (w * x + b).tanh()
     y.label = "y"
     source = draw_dot(y, params=[w, b]).source
@@ -164,8 +164,8 @@ class Neuron:
     """micrograd's structure: w, b, parameters(); value_sum then an activation."""
 
     def __init__(self, weights: list[float], act: str) -> None:
-        self.w = [Value(w, f"w{i + 1}") for i, w in enumerate(weights)]
-        self.b = Value(0.1, "b")
+        self.w = [Value(w, label=f"w{i + 1}") for i, w in enumerate(weights)]
+        self.b = Value(0.1, label="b")
         self.act = act
 
     def __call__(self, x: list[Value]) -> Value:
@@ -205,7 +205,7 @@ class MLP:
 def batch_loss(model: MLP, n_examples: int, nin: int) -> Value:
     losses = []
     for k in range(n_examples):
-        x = [Value(0.1 * (i + k), f"x{i + 1}") for i in range(nin)]
+        x = [Value(0.1 * (i + k), label=f"x{i + 1}") for i in range(nin)]
         losses.append((model(x) - 1.0) ** 2)
     loss = value_sum(losses)
     loss.label = "loss"
