@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from test_engine_hypothesis import programs, run  # the random-graph generator of first-order tests
 
-from autograd_lite import MLP, Value, grad, gradgradcheck, mse, to_torch, value_sum
+from autograd_lite import MLP, Value, define_op, grad, gradgradcheck, mse, to_torch, value_sum
 from autograd_lite.engine import value_dot
 from autograd_lite.ops import BUILTIN_OPS
 
@@ -160,3 +160,18 @@ def test_hessian_of_an_mlp_loss_matches_torch(activation: str) -> None:
     at = torch_index(model)
     assert [theta[k].item() for k in at] == [p.data for p in params]
     assert_close(ours, [[theirs[at[i]][at[j]] for j in range(len(params))] for i in range(len(params))])
+
+
+# --- ops a user defines ------------------------------------------------------------------------
+
+def test_an_op_made_with_define_op_gets_its_second_derivatives() -> None:
+    softplus = define_op("softplus_twice", lambda xp, x: xp.log1p(xp.exp(x)),
+                         lambda xp, out, x: (1 / (1 + xp.exp(-x)),))
+    for at in (-2.0, 0.3, 4.0):
+        assert_close(our_hessian(softplus, [at]), torch_hessian(F.softplus, [at]))
+    # a rule that uses its output: d/dx log(e^x + e^y) = e^(x - out)
+    logaddexp = define_op("logaddexp_twice", lambda xp, x, y: xp.log(xp.exp(x) + xp.exp(y)),
+                          lambda xp, out, x, y: (xp.exp(x - out), xp.exp(y - out)))
+    for at in ([0.5, -1.0], [2.0, 2.0]):
+        assert_close(our_hessian(logaddexp, at), torch_hessian(torch.logaddexp, at))
+    assert gradgradcheck(lambda a, b: logaddexp(softplus(a), a * b), [0.4, -0.7])
