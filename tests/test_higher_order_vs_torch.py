@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,7 +11,7 @@ from test_engine_hypothesis import programs, run  # the random-graph generator o
 
 from autograd_lite import MLP, Value, define_op, grad, gradgradcheck, mse, to_torch, value_sum
 from autograd_lite.engine import value_dot
-from autograd_lite.ops import BUILTIN_OPS
+from autograd_lite.ops import BUILTIN_OPS, OPS
 
 torch = pytest.importorskip("torch")
 
@@ -164,6 +165,16 @@ def test_hessian_of_an_mlp_loss_matches_torch(activation: str) -> None:
 
 # --- ops a user defines ------------------------------------------------------------------------
 
+@pytest.fixture
+def forget_user_ops() -> Iterator[None]:
+    """The test's ops leave ops.OPS as it was (other test files loop over its rows)."""
+    before = dict(OPS)
+    yield
+    OPS.clear()
+    OPS.update(before)
+
+
+@pytest.mark.usefixtures("forget_user_ops")
 def test_an_op_made_with_define_op_gets_its_second_derivatives() -> None:
     softplus = define_op("softplus_twice", lambda xp, x: xp.log1p(xp.exp(x)),
                          lambda xp, out, x: (1 / (1 + xp.exp(-x)),))
