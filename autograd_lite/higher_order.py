@@ -23,7 +23,7 @@ higher derivative for free.
 What has no derivative of its own:
 
 * A rule that picks a branch with `xp.where` (relu, abs, leaky_relu) returns a plain
-  number there, so their second derivative is 0 (almost everywhere; at the kink too).
+  number there, so their second derivative is 0: everywhere, the kink included, as in PyTorch.
 * A derivative that is a plain number (d(3x)/dx = 3) is returned as a `Constant`,
   which depends on no input: differentiating it again needs `allow_unused=True`
   (None) or `materialize_grads=True` (0), as in PyTorch.

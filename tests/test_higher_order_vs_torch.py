@@ -100,26 +100,50 @@ def test_third_and_fourth_derivatives(name: str) -> None:
 
 # --- random graphs ------------------------------------------------------------------------
 
-QUICK = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
-
-
-@QUICK
-@given(programs)
-def test_random_graphs_second_derivatives_match_pytorch(program) -> None:
+def matches_pytorch(program) -> None:
     xs, _ = program
     ours = our_hessian(lambda *v: run(program, v, "value"), xs)
     theirs = torch_hessian(lambda *t: run(program, t, "torch"), xs)
     assert_close(ours, theirs, rel=1e-8)
 
 
-@QUICK
-@given(programs)
-def test_random_graphs_pass_gradgradcheck(program) -> None:
+def passes_gradgradcheck(program) -> None:
     xs, _ = program
     for shift in (-1e-5, 1e-5):  # keep kinks (relu, abs at 0) out of the finite differences' reach
         for k in range(len(xs)):
             run(program, [Value(x + shift if i == k else x) for i, x in enumerate(xs)], "value")
     assert gradgradcheck(lambda *v: run(program, v, "value"), xs, atol=1e-4, rtol=1e-4)
+
+
+def examples(n: int) -> settings:
+    return settings(max_examples=n, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+
+
+# a few dozen graphs in the quick suite, many more with `make test-slow`
+@examples(50)
+@given(programs)
+def test_random_graphs_second_derivatives_match_pytorch(program) -> None:
+    matches_pytorch(program)
+
+
+@examples(50)
+@given(programs)
+def test_random_graphs_pass_gradgradcheck(program) -> None:
+    passes_gradgradcheck(program)
+
+
+@pytest.mark.slow
+@examples(1000)
+@given(programs)
+def test_many_random_graphs_match_pytorch(program) -> None:
+    matches_pytorch(program)
+
+
+@pytest.mark.slow
+@examples(1000)
+@given(programs)
+def test_many_random_graphs_pass_gradgradcheck(program) -> None:
+    passes_gradgradcheck(program)
 
 
 # --- Hessians of small MLP losses ------------------------------------------------------------
