@@ -15,7 +15,7 @@ numbers and get plain numbers back; `f` itself receives Values:
 An argument is a number or a list (or tuple, nested) of numbers: f then gets the
 same shape in Values, and the derivative has that shape. `argnums` picks the
 arguments to differentiate (an int, or a tuple for a tuple of results); the other
-arguments reach f as they are.
+arguments, and keyword arguments, reach f as they are.
 
 The functions compose (`grad(grad(f))`, `jacobian(grad(f))`, or a `grad` inside the
 f of another): called inside another one's f, or with Values instead of numbers, they
@@ -38,15 +38,15 @@ Argnums: TypeAlias = "int | tuple[int, ...]"
 
 def grad(f: Callable[..., Value], argnums: Argnums = 0) -> Callable[..., Tree]:
     """The function that returns f's gradient with respect to argument `argnums`."""
-    def grad_f(*args: Tree) -> Tree:
-        return _value_and_grad(f, argnums, args, "grad")[1]
+    def grad_f(*args: Tree, **kwargs: Any) -> Tree:
+        return _value_and_grad(f, argnums, args, kwargs, "grad")[1]
     return _named(grad_f, "grad", f)
 
 
 def value_and_grad(f: Callable[..., Value], argnums: Argnums = 0) -> Callable[..., tuple[Tree, Tree]]:
     """The function that returns (f's value, f's gradient), from one forward pass."""
-    def value_and_grad_f(*args: Tree) -> tuple[Tree, Tree]:
-        return _value_and_grad(f, argnums, args, "value_and_grad")
+    def value_and_grad_f(*args: Tree, **kwargs: Any) -> tuple[Tree, Tree]:
+        return _value_and_grad(f, argnums, args, kwargs, "value_and_grad")
     return _named(value_and_grad_f, "value_and_grad", f)
 
 
@@ -55,10 +55,10 @@ def jacobian(f: Callable[..., Tree], argnums: Argnums = 0) -> Callable[..., Tree
 
     Row i is the gradient of f's output i: `jacobian(f)([x, y])[i][j]` is d f_i / d x_j.
     """
-    def jacobian_f(*args: Tree) -> Tree:
-        nums, nested, values = _prepare(argnums, args, "jacobian")
+    def jacobian_f(*args: Tree, **kwargs: Any) -> Tree:
+        nums, nested, values = _prepare(argnums, args, kwargs, "jacobian")
         with _inside():
-            outputs = f(*values)
+            outputs = f(*values, **kwargs)
         leaves = _leaves(outputs)
         if not any(isinstance(leaf, Value) for leaf in leaves):
             raise _not_a_value("jacobian", f, outputs, "a Value or a list of Values")
@@ -94,11 +94,11 @@ def hvp(f: Callable[..., Value], x: Tree, v: Tree) -> Tree:
 
 # --- the work ---------------------------------------------------------------------------
 
-def _value_and_grad(f: Callable[..., Value], argnums: Argnums, args: tuple[Tree, ...], who: str
-                    ) -> tuple[Tree, Tree]:
-    nums, nested, values = _prepare(argnums, args, who)
+def _value_and_grad(f: Callable[..., Value], argnums: Argnums, args: tuple[Tree, ...],
+                    kwargs: dict[str, Any], who: str) -> tuple[Tree, Tree]:
+    nums, nested, values = _prepare(argnums, args, kwargs, who)
     with _inside():
-        out = f(*values)
+        out = f(*values, **kwargs)
     if not isinstance(out, Value):
         raise _not_a_value(who, f, out, "a single Value")
     inputs = [x for i in nums for x in _leaves(values[i])]
@@ -113,14 +113,17 @@ def _grads(out: Any, inputs: list[Value], nested: bool) -> list[Any]:
     return list(grad_of(out, inputs, create_graph=nested, materialize_grads=True))
 
 
-def _prepare(argnums: Argnums, args: tuple[Tree, ...], who: str) -> tuple[tuple[int, ...], bool, list[Tree]]:
-    """The argument positions, whether we are inside an outer derivative, and f's arguments."""
+def _prepare(argnums: Argnums, args: tuple[Tree, ...], kwargs: dict[str, Any], who: str
+             ) -> tuple[tuple[int, ...], bool, list[Tree]]:
+    """The argument positions, whether we are inside an outer derivative, and f's positional arguments.
+
+    (Keyword arguments reach f as they are; a Value among them, from an outer derivative, counts.)"""
     nums = _argnums(argnums, len(args), who)
     values = list(args)
     for i in nums:
         _check_tree(args[i], i, who)
         values[i] = _to_values(args[i])
-    return nums, _depth > 0 or _contains_value(args), values
+    return nums, _depth > 0 or _contains_value([*args, *kwargs.values()]), values
 
 
 _depth = 0  # how many of these functions are calling their f right now

@@ -40,7 +40,7 @@ import math
 import operator
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias, overload
 
 from autograd_lite.engine import Constant, Value, describe, local_grads, state, topological_order
 from autograd_lite.ops import scalar_math
@@ -112,6 +112,18 @@ class _ValueMath:
 value_math = _ValueMath()
 
 
+@overload
+def grad(outputs: Values, inputs: Values, grad_outputs: Any = None, *, retain_graph: bool | None = None,
+         create_graph: Literal[False] = False, allow_unused: bool | None = None,
+         materialize_grads: bool = False) -> tuple[float | None, ...]: ...
+@overload
+def grad(outputs: Values, inputs: Values, grad_outputs: Any = None, *, retain_graph: bool | None = None,
+         create_graph: Literal[True], allow_unused: bool | None = None,
+         materialize_grads: bool = False) -> tuple[Value | None, ...]: ...
+@overload
+def grad(outputs: Values, inputs: Values, grad_outputs: Any = None, *, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool | None = None,
+         materialize_grads: bool = False) -> tuple[Gradient | None, ...]: ...
 def grad(outputs: Values, inputs: Values, grad_outputs: Any = None, *, retain_graph: bool | None = None,
          create_graph: bool = False, allow_unused: bool | None = None,
          materialize_grads: bool = False) -> tuple[Gradient | None, ...]:

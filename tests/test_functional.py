@@ -38,6 +38,7 @@ def test_argnums_picks_arguments_and_the_rest_pass_through() -> None:
     assert grad(f, argnums=-2)(2.0, 3.0, 0.5) == 6.0
     value, g = value_and_grad(f, argnums=(1,))(2.0, 3.0, 0.5)
     assert (value, g) == (9.0, (6.0,))
+    assert grad(f)(2.0, 3.0, scale=2.0) == 18.0  # keyword arguments pass through
 
 
 def test_grad_of_grad_and_beyond() -> None:

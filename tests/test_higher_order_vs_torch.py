@@ -42,6 +42,7 @@ F = torch.nn.functional
 CASES = {
     "add": (lambda a, b: a + b, None, [(1.5, -0.75)]),
     "mul": (lambda a, b: a * b, None, [(1.5, -0.75), (0.3, 2.0)]),
+    "div": (lambda a, b: a / b, None, [(1.5, -0.75), (0.3, 2.0)]),  # composite today, a primitive soon
     "sum": (lambda a, b, c: value_sum([a, b, c]), lambda a, b, c: a + b + c, [(0.1, -2.0, 3.5)]),
     "dot": (lambda w1, w2, x1, x2, b: value_dot([w1, w2], [x1, x2], b),
             lambda w1, w2, x1, x2, b: w1 * x1 + w2 * x2 + b, [(0.5, -1.0, 2.0, 0.25, 0.1)]),
