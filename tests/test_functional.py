@@ -119,3 +119,13 @@ def test_f_gets_values_and_no_grad_is_left_behind() -> None:
 
     assert grad(f)([2.0, 3.0]) == [3.0, 2.0]
     assert all(isinstance(x, Value) and x.grad == 0.0 for x in seen)
+
+
+def test_the_docstring_examples_run() -> None:
+    import doctest
+
+    from autograd_lite import functional, gradcheck, higher_order
+
+    for module in (functional, higher_order, gradcheck):
+        failed, tried = doctest.testmod(module)
+        assert tried and not failed, module.__name__
