@@ -7,7 +7,7 @@ topological order and applies the chain rule at every node:
 
     parent.grad += local_derivative * node.grad
 
-That line, in `backpropagate` below, is the whole of backpropagation.
+That line, in `chain_rule` below, is the whole of backpropagation.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ class Value:
         self.__dict__["_backward"] = fn
 
     def _chain_rule(self) -> None:
-        chain_rule(self)
+        deque(chain_rule((self,)), maxlen=0)
 
     @property
     def _local(self) -> tuple[float, ...]:
@@ -300,12 +300,7 @@ def _build(node: Value, data: float, parents: tuple[Value, ...], rule: Op | None
 
 def _as_children(data: Any, children: Any, op: str) -> tuple[Value, ...]:
     """micrograd's `_children`, checked: a tuple (or list) of Values, or a set of them."""
-    if isinstance(children, (set, frozenset)):
-        # A set has no order, and iterating one follows memory addresses (micrograd's gradients
-        # differ in the last bits from run to run). Sort by label, then value, so that every run
-        # walks, sums and draws alike; children equal in both keep the set's order.
-        children = sorted(children, key=lambda c: (str(getattr(c, "label", "")), _data_or_nan(c)))
-    elif not isinstance(children, (tuple, list)):
+    if not isinstance(children, (tuple, list, set, frozenset)):
         hint = f"; for a label write Value({data!r}, label={children!r})" if isinstance(children, str) else ""
         raise TypeError(f"Value({data!r}, {children!r}): the second argument is micrograd's _children, the "
                         f"tuple of Values this one is computed from: Value(data, _children=(), _op='', "
@@ -314,11 +309,12 @@ def _as_children(data: Any, children: Any, op: str) -> tuple[Value, ...]:
         if not isinstance(child, Value):
             raise TypeError(f"Value({data!r}, _children, {op!r}): child {i} is {type(child).__name__} "
                             f"{child!r}, not an autograd_lite Value; wrap a number as Value({child!r})")
+    if isinstance(children, (set, frozenset)):
+        # A set has no order, and iterating one follows memory addresses (micrograd's gradients
+        # differ in the last bits from run to run). Sort by label, then value, so that every run
+        # walks, sums and draws alike; children equal in both keep the set's order.
+        return tuple(sorted(children, key=lambda c: (str(c.label), c.data)))
     return tuple(children)
-
-
-def _data_or_nan(x: Any) -> float:
-    return x.data if isinstance(x, Value) else math.nan
 
 
 def _nothing() -> None:
@@ -366,16 +362,34 @@ def local_grads(node: Value) -> tuple[float, ...]:
         return tuple(_infinite_slope(rule, node.data, args, i) for i in range(len(node._prev)))
 
 
-def chain_rule(node: Value) -> tuple[float, ...]:
-    """Apply the chain rule at `node` once and return its local derivatives:
+def chain_rule(nodes: Iterable[Value]) -> Iterator[tuple[Value, tuple[float, ...] | None]]:
+    """Apply the chain rule at each of `nodes` in turn, once:
 
         parent.grad += local_derivative * node.grad     for each parent
-    """
-    grads = local_grads(node)
-    grad = node.grad
-    for parent, local in zip(node._prev, grads):
-        parent.grad += local * grad
-    return grads
+
+    and yield the node and its local derivatives (None for a closure node, whose
+    derivative is the user's `_backward`, called instead; () for a leaf)."""
+    anomaly = state.anomaly
+    for node in nodes:
+        rule = node._rule
+        if rule is not None:
+            try:  # local_grads(node), written out: this loop is most of backward's time
+                grads = rule.local_grads(scalar_math, node.data, *map(_get_data, node._prev),
+                                         *((node._param,) if rule.has_param else ()))
+            except (ZeroDivisionError, OverflowError):
+                grads = local_grads(node)
+            grad = node.grad
+            for parent, local in zip(node._prev, grads):
+                parent.grad += local * grad  # the chain rule
+        elif node._prev:  # a closure node
+            node._backward()
+            grads = None
+        else:
+            yield node, ()
+            continue
+        if anomaly:
+            _check_grads(node, grads)
+        yield node, grads
 
 
 def _infinite_slope(op: Op, data: float, args: Any, i: int) -> float:
@@ -427,20 +441,7 @@ def backpropagate(root: Value, grad: float = 1.0) -> Iterator[tuple[Value, tuple
         if node._prev:
             node.grad = 0.0  # interior grads are recomputed, leaves accumulate
     root.grad += _as_float(grad, "backward")
-    anomaly = state.anomaly
-    for node in reversed(order):
-        if node._rule is not None:
-            grads = chain_rule(node)
-            if anomaly:
-                _check_grads(node, grads)
-            yield node, grads
-        elif node._prev:  # a closure node
-            node._backward()
-            if anomaly:
-                _check_grads(node, None)
-            yield node, None
-        else:
-            yield node, ()
+    yield from chain_rule(reversed(order))
 
 
 def zero_grad(root: Value) -> None:

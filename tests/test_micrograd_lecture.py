@@ -8,6 +8,8 @@ import random
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autograd_lite import MLP, Layer, Neuron, Tape, TapeError, Value, backpropagate, gradcheck, no_grad
 from autograd_lite.engine import local_grads, topological_order
@@ -69,6 +71,17 @@ def test_closure_op_gradient_matches_central_differences() -> None:
     f(x, w).backward()
     want = numeric_grads(f, [0.7, -1.3])
     assert [x.grad, w.grad] == pytest.approx(want, rel=1e-7)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(-6, 6), st.floats(-3, 3))
+def test_a_closure_sigmoid_gives_the_built_in_sigmoids_gradients(x: float, w: float) -> None:
+    ours = [Value(x), Value(w)]
+    (sig(ours[0] * ours[1]) * ours[0]).backward()
+    built_in = [Value(x), Value(w)]
+    ((built_in[0] * built_in[1]).sigmoid() * built_in[0]).backward()
+    # (1 - s where s is near 1 loses digits differently in the two formulas of sigmoid)
+    assert [v.grad for v in ours] == pytest.approx([v.grad for v in built_in], rel=1e-9, abs=1e-15)
 
 
 def test_backpropagate_runs_the_users_backward_and_yields_none_for_it() -> None:
