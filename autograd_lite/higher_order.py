@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal, TypeAlias, overload
 
-from autograd_lite.engine import Constant, Value, describe, local_grads, state, topological_order
+from autograd_lite.engine import Constant, Value, describe, local_grads, state, topological_order, value_sum
 from autograd_lite.ops import scalar_math
 
 Gradient: TypeAlias = "float | Value"  # a float, or a Value with create_graph=True
@@ -167,26 +167,35 @@ def backward_pass(outputs: Sequence[Value], seeds: Sequence[Gradient], inputs: S
     """d(sum of seed * output) / d node for every node between the inputs and the outputs.
 
     The backward pass of `backward()`, into a dict instead of `.grad`, and only through
-    the nodes that depend on an input (others cannot carry gradient to one).
+    the nodes that depend on an input (others cannot carry gradient to one). A node's
+    gradient is the sum of what its children send it; in reverse topological order
+    every child comes first, so the sum is complete when the walk reaches the node.
+    With create_graph the parts are kept, and added up by a single `sum` node.
     """
     order = _topological_order(outputs)
     needed = depends_on(order, inputs)
-    local = rule_on_values if create_graph else numbers_of
-    add, mul = (_add_graph, _mul_graph) if create_graph else (operator.add, operator.mul)
+    local, mul = (rule_on_values, _mul_graph) if create_graph else (numbers_of, operator.mul)
     anomaly = state.anomaly
-    grads: dict[Value, Gradient] = {}
+    sent: dict[Value, Any] = {}  # what each node has received so far: a float, or a list of parts
     for out, seed in zip(outputs, seeds):
         if out in needed:
-            grads[out] = add(grads.get(out, 0.0), seed)
+            sent[out] = [*sent.get(out, []), seed] if create_graph else sent.get(out, 0.0) + seed
+    grads: dict[Value, Gradient] = {}
     for node in reversed(order):
-        g = grads.get(node)
-        if g is None or not node._prev:
+        if node not in sent:
+            continue
+        g = grads[node] = _total(sent.pop(node)) if create_graph else sent.pop(node)
+        if not node._prev:
             continue
         for parent, d in zip(node._prev, local(node)):
             if parent in needed:
-                grads[parent] = add(grads.get(parent, 0.0), mul(d, g))  # the chain rule
+                part = mul(d, g)  # the chain rule: d out/d parent += d node/d parent * d out/d node
+                if create_graph:
+                    sent.setdefault(parent, []).append(part)
+                else:
+                    sent[parent] = sent.get(parent, 0.0) + part  # in order, as backward() adds into .grad
                 if anomaly:
-                    _check_finite(node, parent, d, grads[parent])
+                    _check_finite(node, parent, d, g)
     return grads
 
 
@@ -243,11 +252,20 @@ def depends_on(order: Sequence[Value], inputs: Sequence[Value]) -> set[Value]:
     return found
 
 
-# --- adding up gradients as nodes of the derivative graph ---------------------------------
-# (floats are added and multiplied as they are.) Adding 0 or multiplying by 1 makes no node.
+# --- the derivative graph's arithmetic: no node for adding 0 or multiplying by 1 ---------
 
-def _add_graph(total: Gradient, g: Gradient) -> Gradient:
-    return g if not isinstance(total, Value) and total == 0.0 else total + g
+def _total(parts: list[Gradient]) -> Gradient:
+    """The sum of a node's incoming gradients, as one `sum` node (the numbers among them added first)."""
+    values: list[Gradient] = [p for p in parts if isinstance(p, Value)]
+    number = 0.0
+    for p in parts:
+        if not isinstance(p, Value):
+            number += p
+    if not values:
+        return number
+    terms = [*values, number] if number != 0.0 else values
+    return terms[0] if len(terms) == 1 else value_sum(terms)
+
 
 
 def _mul_graph(d: Gradient, g: Gradient) -> Gradient:
@@ -299,11 +317,11 @@ def _unused_message(i: int, x: Value, n: int) -> str:
             "allow_unused=True to get None for it, or materialize_grads=True to get 0")
 
 
-def _check_finite(node: Value, parent: Value, d: Gradient, total: Gradient) -> None:
+def _check_finite(node: Value, parent: Value, d: Gradient, g: Gradient) -> None:
     """detect_anomaly(): stop at the first nan or inf, naming the node."""
-    if not all(math.isfinite(x.data if isinstance(x, Value) else x) for x in (d, total)):
-        raise FloatingPointError(f"anomaly in grad(): {describe(node)} (op {node._op!r}) gave the local "
-                                 f"derivative {d!r} for {describe(parent)}, whose gradient became {total!r}")
+    if not all(math.isfinite(x.data if isinstance(x, Value) else x) for x in (d, g)):
+        raise FloatingPointError(f"anomaly in grad(): {describe(node)} (op {node._op!r}), whose gradient is "
+                                 f"{g!r}, gave the local derivative {d!r} for {describe(parent)}")
 
 
 def _topological_order(outputs: Sequence[Value]) -> list[Value]:

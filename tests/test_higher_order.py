@@ -132,6 +132,15 @@ def test_the_derivative_graph_can_be_stepped_and_drawn() -> None:
     assert "tanh" in draw_dot(dydx).source
 
 
+def test_the_gradients_a_node_receives_are_added_by_one_sum_node() -> None:
+    x = Value(1.5)
+    (d,) = grad(x * x, x, create_graph=True)  # d/dx x*x = x + x: one part from each use of x
+    assert d._op == "sum" and d._prev == (x, x)
+    (d3,) = grad(x * x * x + 2 * x, x, create_graph=True)  # 3x^2 + 2
+    assert d3._op == "sum" and d3.data == 3 * 1.5**2 + 2  # type: ignore[union-attr]
+    assert [type(p) for p in d3._prev].count(Constant) == 1  # the numbers are added into one term
+
+
 def test_a_constant_derivative_is_a_constant_leaf() -> None:
     x = Value(2.0)
     (d,) = grad(3 * x, x, create_graph=True)
