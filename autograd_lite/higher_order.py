@@ -185,7 +185,7 @@ def backward_pass(outputs: Sequence[Value], seeds: Sequence[Gradient], inputs: S
         if node not in sent:
             continue
         g = grads[node] = _total(sent.pop(node)) if create_graph else sent.pop(node)
-        if not node._prev:
+        if needed.isdisjoint(node._prev):  # a leaf, or no parent leads to an input
             continue
         for parent, d in zip(node._prev, local(node)):
             if parent in needed:
