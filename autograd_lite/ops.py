@@ -24,6 +24,8 @@ is ``higher_order.value_math``), which builds the graph of the derivative. So a
 rule compares its inputs only with ``<`` and ``>``, because a Value's ``==`` is
 identity, not its number.
 
+Your own op is one more row: ``define_op`` (custom_ops.py) writes it into OPS.
+
 Ops whose name ends in a number-valued parameter (``powc`` for ``x ** 3``,
 ``leaky_relu`` for its slope) receive that parameter as their last input; it
 is a plain number, not a node, and gets no gradient.

@@ -11,7 +11,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograd_lite import MLP, Layer, Neuron, Tape, TapeError, Value, backpropagate, gradcheck, no_grad
+from autograd_lite import (
+    MLP,
+    Layer,
+    Neuron,
+    Tape,
+    TapeError,
+    Value,
+    backpropagate,
+    detect_anomaly,
+    gradcheck,
+    no_grad,
+)
 from autograd_lite.engine import local_grads, topological_order
 from autograd_lite.gradcheck import numeric_grads
 
@@ -91,6 +102,14 @@ def test_backpropagate_runs_the_users_backward_and_yields_none_for_it() -> None:
     steps = dict(backpropagate(y))
     assert steps[s] is None and steps[y] == (2.0, s.data) and steps[x] == ()
     assert x.grad == pytest.approx(2 * s.data * (1 - s.data), rel=1e-15)
+
+
+def test_detect_anomaly_names_a_closure_that_makes_a_nan() -> None:
+    x = Value(2.0, label="x")
+    out = Value(math.log(x.data), (x,), "mylog")
+    out._backward = lambda: setattr(x, "grad", x.grad + math.nan)
+    with detect_anomaly(), pytest.raises(FloatingPointError, match=r"the _backward of <mylog node.*'x'"):
+        (out * 2).backward()
 
 
 def lecture_neuron() -> dict[str, Value]:
