@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from typing import Any, TypeAlias
 
 from autograd_lite.engine import Value, value_sum
+from autograd_lite.higher_order import enable_grad
 from autograd_lite.higher_order import grad as grad_of
 
 Tree: TypeAlias = Any  # a number, a Value, or a list / tuple of trees
@@ -135,7 +136,8 @@ def _inside() -> Iterator[None]:
     global _depth
     _depth += 1
     try:
-        yield
+        with enable_grad():  # f's graph is recorded even inside no_grad(), as torch.func does
+            yield
     finally:
         _depth -= 1
 

@@ -147,7 +147,7 @@ def grad(outputs: Values, inputs: Values, grad_outputs: Any = None, *, retain_gr
     elif materialize_grads and not allow_unused:
         raise ValueError("grad(): materialize_grads=True gives 0 for unused inputs, which contradicts "
                          "allow_unused=False; drop allow_unused")
-    with _recording(create_graph):
+    with enable_grad(create_graph):
         grads = backward_pass(outs, seeds, ins, create_graph)
     results: list[Gradient | None] = []
     for i, x in enumerate(ins):
@@ -339,8 +339,12 @@ def _topological_order(outputs: Sequence[Value]) -> list[Value]:
 
 
 @contextmanager
-def _recording(on: bool) -> Iterator[None]:
-    """With create_graph, record the derivative's nodes even inside no_grad() (as PyTorch does)."""
+def enable_grad(on: bool = True) -> Iterator[None]:
+    """Record graphs even inside no_grad() (torch.enable_grad); `on=False` changes nothing.
+
+    grad(create_graph=True) records the derivative's nodes this way, as PyTorch does,
+    and the functional API records f's graph (a function transform ignores an outer no_grad).
+    """
     previous = state.grad_enabled
     state.grad_enabled = previous or on
     try:

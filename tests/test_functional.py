@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from autograd_lite import Value
+from autograd_lite import Value, no_grad
 from autograd_lite.functional import grad, hessian, hvp, jacobian, value_and_grad
 
 torch = pytest.importorskip("torch")
@@ -108,6 +108,13 @@ def test_clear_errors() -> None:
         grad(lambda x: x)("1.0")
     with pytest.raises(TypeError, match="argument 0 holds bool"):
         grad(lambda x: x)(True)
+
+
+def test_an_outer_no_grad_does_not_stop_a_function_transform() -> None:
+    with no_grad():  # as torch.func.grad: the transform records f's graph anyway
+        assert grad(lambda x: x * x)(3.0) == 6.0
+        assert hessian(lambda x: x**3)(2.0) == 12.0
+        assert (Value(1.0) * 2)._prev == ()  # and no_grad holds again outside f
 
 
 def test_f_gets_values_and_no_grad_is_left_behind() -> None:
