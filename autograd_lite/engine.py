@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import operator
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -322,7 +321,6 @@ def _nothing() -> None:
 
 
 _new_value = object.__new__
-_get_data = operator.attrgetter("data")
 
 
 def value_sum(values: Iterable[Operand]) -> Value:
@@ -353,9 +351,9 @@ def local_grads(node: Value) -> tuple[float, ...]:
             raise TypeError(f"local_grads({describe(node)}): a closure node (micrograd's constructor) has no "
                             "rule; its derivative is the _backward function it was given")
         return ()
-    args = tuple(map(_get_data, node._prev))
+    args = [p.data for p in node._prev]
     if rule.has_param:
-        args += (node._param,)
+        args.append(node._param)
     try:
         return rule.local_grads(scalar_math, node.data, *args)  # type: ignore[no-any-return]
     except (ZeroDivisionError, OverflowError):  # e.g. d/dx sqrt(x) at 0
@@ -374,7 +372,7 @@ def chain_rule(nodes: Iterable[Value]) -> Iterator[tuple[Value, tuple[float, ...
         rule = node._rule
         if rule is not None:
             try:  # local_grads(node), written out: this loop is most of backward's time
-                grads = rule.local_grads(scalar_math, node.data, *map(_get_data, node._prev),
+                grads = rule.local_grads(scalar_math, node.data, *[p.data for p in node._prev],
                                          *((node._param,) if rule.has_param else ()))
             except (ZeroDivisionError, OverflowError):
                 grads = local_grads(node)

@@ -62,8 +62,6 @@ class scalar_math(metaclass=_ScalarMathType):  # noqa: N801 - used like a module
     tan = staticmethod(math.tan)
     arctan = staticmethod(math.atan)
     abs = staticmethod(abs)
-    maximum = staticmethod(max)
-    minimum = staticmethod(min)
     pi = math.pi
     e = math.e
 
