@@ -58,7 +58,7 @@ class UnusedInputError(RuntimeError):
 
 
 # How scalar_math's functions act on a Value: one primitive op, or a few.
-# (where, maximum and minimum pick one of their arguments, and ones_like is a number: as they are.)
+# (where picks one of its arguments, and ones_like is a number: they stay as they are.)
 _ON_VALUES: dict[str, Callable[[Value], Value]] = {
     "exp": Value.exp, "log": Value.log, "tanh": Value.tanh, "sin": Value.sin, "cos": Value.cos,
     "abs": abs,
@@ -69,7 +69,7 @@ _ON_VALUES: dict[str, Callable[[Value], Value]] = {
     "cosh": lambda x: (x.exp() + (-x).exp()) * 0.5,
     "tan": lambda x: x.sin() / x.cos(),
 }
-_AS_THEY_ARE = {"where", "maximum", "minimum", "ones_like"}
+_AS_THEY_ARE = {"where", "ones_like"}
 
 
 def _on_values(name: str) -> Any:
