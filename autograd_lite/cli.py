@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 from autograd_lite import data as datasets
 from autograd_lite.engine import Value, no_grad
-from autograd_lite.losses import LOSSES
+from autograd_lite.losses import CORRECT, LOSSES
 from autograd_lite.nn import ACTIVATIONS, MLP
 from autograd_lite.optim import OPTIMIZERS, LinearLR
 from autograd_lite.train import (
@@ -221,25 +221,26 @@ def _write_history(path: Path, history: History) -> Path:
 def _draw_one_example(path: Path, model: MLP, train: datasets.Dataset, loss: str) -> Path | None:
     """The graph of one training example's loss, with its gradients (needs autograd_lite.viz).
 
-    The example with the largest loss is drawn: the one the model still learns most from.
+    An example the model still learns from: a misclassified one, else one inside the margin
+    (a hinge loss above 0), else the one with the largest loss; an example whose loss is 0 has
+    every grad 0, and nothing to show. The caption says which example and why.
     Networks with more than a dozen neurons are drawn with one box per layer.
     """
     try:
         from autograd_lite import viz
 
-        loss_fn = LOSSES[loss]
-        with no_grad():
-            worst = max(range(len(train)), key=lambda i: loss_fn(model(train.X[i]), train.y[i]).data)
-        x, target = train[worst]
+        index, why = _example_to_draw(model, train, loss)
+        x, target = train[index]
         inputs = [Value(v, label=f"x{i + 1}") for i, v in enumerate(x)]
-        example_loss = loss_fn(model(inputs), target)
+        example_loss = LOSSES[loss](model(inputs), target)
         example_loss.label = "loss"
         model.zero_grad()
         example_loss.backward()
         collapse = "layer" if sum(model.sizes[1:]) > 12 else None
+        caption = f"training example {index} (label {target}): {why}; loss {viz.fmt(example_loss.data)}"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "drawn collapsed" is expected for big graphs
-            drawing = viz.draw_dot(example_loss, params=model, collapse=collapse)
+            drawing = viz.draw_dot(example_loss, params=model, collapse=collapse, caption=caption)
         viz.save(drawing, path)
         model.zero_grad()
         return path
@@ -247,6 +248,21 @@ def _draw_one_example(path: Path, model: MLP, train: datasets.Dataset, loss: str
         reason = str(e).split("\n")[0][:200] or type(e).__name__
         print(f"note: skipped {path.name} (drawing the graph failed: {reason})")
         return None
+
+
+def _example_to_draw(model: MLP, train: datasets.Dataset, loss: str) -> tuple[int, str]:
+    """(index, why): the misclassified example with the largest loss, else one inside the margin,
+    else the largest loss."""
+    loss_fn, correct = LOSSES[loss], CORRECT.get(LOSSES[loss])
+    with no_grad():
+        outputs = [model(train.X[i]) for i in range(len(train))]
+        losses = [loss_fn(out, train.y[i]).data for i, out in enumerate(outputs)]
+    wrong = [i for i in range(len(train)) if correct is not None and not correct(outputs[i], train.y[i])]
+    if wrong:
+        return max(wrong, key=losses.__getitem__), "misclassified, the one with the largest loss"
+    if loss_fn is LOSSES.get("hinge") and any(v > 0 for v in losses):
+        return max(range(len(train)), key=losses.__getitem__), "classified right but inside the margin"
+    return max(range(len(train)), key=losses.__getitem__), "the largest loss of the training set"
 
 
 def _note(message: Warning | str, *args: Any, **kwargs: Any) -> None:

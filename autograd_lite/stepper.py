@@ -8,134 +8,41 @@
     >>> stepper                                 # in Jupyter: Prev/Next buttons and a slider
     >>> stepper.save("backward.html")           # one self-contained file, no network needed
     >>> explain(loss, w1)                       # every path from w1 to loss, multiplied out
+    >>> Stepper(loss, params=model, collapse="neuron")   # one neuron box per step
+    >>> stepper.save_frames("frames/"); stepper.save_gif("backward.gif")
 
 Nothing here knows a derivative: `engine.backpropagate` applies the chain rule
 (`parent.grad += local * node.grad`) and the local derivatives come from the
-ops' rules. This module only records and shows what happened.
+ops' rules (or a micrograd-style node's own `_backward()`). This module only
+records and shows what happened.
 """
 
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograd_lite.engine import Constant, Value, backpropagate, topological_order
-from autograd_lite.viz import (
-    MAX_NODES,
-    Drawing,
-    GraphvizNotFound,
-    Moment,
-    draw_graph,
-    fmt,
-    grad_scale,
-    node_names,
+from autograd_lite.stepper_steps import BoxStep, Step, backward_steps, group_steps
+from autograd_lite.viz_base import Drawing, DrawOptions, GraphvizNotFound, Moment, grad_scale, save
+from autograd_lite.viz_collapse import box_title, plan
+from autograd_lite.viz_draw import draw_graph
+from autograd_lite.viz_names import fmt, forward_line, node_names, ref
+from autograd_lite.viz_nodes import (
+    Node,
+    as_float,
+    is_constant,
+    local_derivatives,
+    order_of,
+    parents,
 )
 
 MAX_PATHS = 200  # explain() refuses graphs with more paths than this: the list would be unreadable
-
-
-@dataclass(frozen=True)
-class Step:
-    """One application of the chain rule: at `node`, for each of its parents (inputs),
-
-        parent.grad += local[i] * upstream     (the added amount is contributions[i])
-    """
-
-    index: int
-    node: Value
-    upstream: float  # node.grad = d root / d node, final by the time the chain rule reaches the node
-    parents: tuple[Value, ...]
-    local: tuple[float, ...]  # d node / d parent, from the op's rule
-    contributions: tuple[float, ...]  # local * upstream
-    before: tuple[float, ...]  # each parent's grad before this step's addition
-    after: tuple[float, ...]  # ... and after it
-
-    def ledger(self, names: dict[Value, str] | None = None, *, hide_constants: bool = True,
-               digits: int = 4) -> list[str]:
-        """This step's lines: `b.grad += ∂c/∂b × c.grad = 2.0 × 1.0 = 2.0` for each parent."""
-        names = names if names is not None else {}
-        name = names.get(self.node) or self.node.label or "node"
-        lines = []
-        for i, parent in enumerate(self.parents):
-            if hide_constants and isinstance(parent, Constant):
-                continue
-            pname = names.get(parent) or parent.label or "input"
-            local = _local_text(self, i, names) or f"∂{name}/∂{pname}"
-            line = (f"{pname}.grad += {local} × {name}.grad = {fmt(self.local[i], digits)} × "
-                    f"{fmt(self.upstream, digits)} = {fmt(self.contributions[i], digits)}")
-            if self.before[i] != 0:  # a second path into the same node: the grads add up
-                line += f" → {pname}.grad = {fmt(self.after[i], digits)}"
-            lines.append(line)
-        return lines
-
-
-def _local_text(step: Step, i: int, names: dict[Value, str]) -> str | None:
-    """The local derivative as a formula, if the op's rule carries one (`Op.local_text`, e.g. "{1}"
-    for the first input of *); otherwise None and the ledger writes ∂node/∂parent."""
-    texts = getattr(step.node._rule, "local_text", None)
-    if not texts:
-        return None
-    if callable(texts):  # an n-ary op whose formulas depend on how many inputs it has
-        texts = texts(len(step.parents))
-    text = texts if isinstance(texts, str) else texts[i]
-    return text.format(*(_formula_name(p, names) for p in step.parents),
-                       out=_formula_name(step.node, names), param=step.node._param)
-
-
-def _formula_name(node: Value, names: dict[Value, str]) -> str:
-    """A node's value in a formula: `b.data`, or just the number for a constant (`2.0`)."""
-    if isinstance(node, Constant) and not node.label:  # (drawings name constants by their value too)
-        return f"({fmt(node.data)})" if node.data < 0 else fmt(node.data)
-    return f"{names.get(node) or node.label or 'input'}.data"
-
-
-def backward_steps(root: Value, grad: float = 1.0) -> Iterator[Step]:
-    """Perform `root.backward(grad)` one node at a time, yielding a `Step` after each node's chain rule.
-
-    Run to the end, the graph's grads are exactly those of `root.backward(grad)` (it is the same
-    code: `engine.backpropagate`). Leaves, which pass nothing on, give no step.
-    """
-    order = topological_order(root)
-    # what each grad was before; backpropagate sets interior grads to 0 and lets leaves accumulate
-    running = {node: (0.0 if node._prev else node.grad) for node in order}
-    index = 0
-    for node, local in backpropagate(root, grad):
-        if not node._prev:
-            continue
-        if local is None:  # a closure node (micrograd's constructor): stepping it is issue 10's work
-            raise TypeError(f"backward_steps: the node {node!r} has a user's _backward; the stepper "
-                            "cannot show its step yet")
-        upstream = node.grad
-        before, after, contributions = [], [], []
-        for parent, d in zip(node._prev, local):
-            contribution = d * upstream
-            before.append(running[parent])
-            running[parent] += contribution  # the same sum, in the same order, as the engine
-            after.append(running[parent])
-            contributions.append(contribution)
-        yield Step(index, node, upstream, node._prev, tuple(local), tuple(contributions), tuple(before),
-                   tuple(after))
-        index += 1
-
-
-def forward_line(node: Value, names: dict[Value, str], digits: int = 4) -> str:
-    """How a node was computed: `h1 = σ(z1) = σ(0.525) = 0.6283`."""
-    if node._rule is None:
-        return f"{names[node]} = {fmt(node.data, digits)}"
-    symbol, parents = node._rule.symbol, node._prev
-    nums = [fmt(p.data, digits) for p in parents]
-    labels = [names[p] for p in parents]
-    if node._param is not None:
-        nums.append(fmt(node._param, digits))
-        labels.append(fmt(node._param, digits))
-    if len(labels) == 2 and not symbol[0].isalpha() and symbol != "σ":
-        expr, values = f" {symbol} ".join(labels), f" {symbol} ".join(nums)
-    else:
-        expr, values = f"{symbol}({', '.join(labels)})", f"{symbol}({', '.join(nums)})"
-    return f"{names[node]} = {expr} = {values} = {fmt(node.data, digits)}"
+STEP_MAX_NODES = 2500  # a step's picture: micrograd's demo network (MLP(2, [16, 16, 1]), ~1,000 boxes) fits
+FRAME_FORMATS = ("png", "svg")
 
 
 class Stepper:
@@ -144,23 +51,34 @@ class Stepper:
     Making a Stepper sets every grad of the graph to 0 (`zero_grad=False`: leaves keep theirs
     and accumulate, as with backward()) and runs backward once, so the graph then holds the
     grads of one clean `root.backward()`; `keep_grads=False` puts every grad back as it was.
+    Pictures are drawn only when asked for (`draw(k)`, `save_frames`), so big graphs step fast.
+
+    collapse="neuron" or "layer" (with the model as `params`): one step per neuron (or layer)
+    box, whose picture lights the box and whose ledger says what it passed to each input and
+    parameter (summarised for a layer). Any micrograd-style node works (see `backward_steps`).
     """
 
-    def __init__(self, root: Value, grad: float = 1.0, *, params: Any = None, zero_grad: bool = True,
-                 keep_grads: bool = True) -> None:
+    def __init__(self, root: Node, grad: float = 1.0, *, params: Any = None, zero_grad: bool = True,
+                 keep_grads: bool = True, collapse: str | None = None) -> None:
         self.root = root
         self.params = params
-        self.order = topological_order(root)
+        self.collapse = collapse
+        self.options = DrawOptions(params=params, color="grad", collapse=collapse, max_nodes=STEP_MAX_NODES)
+        self.order = order_of(root)
         self.names = node_names(self.order, params=params)
         saved = {node: node.grad for node in self.order}
         if zero_grad:
-            root.zero_grad()
+            for node in self.order:
+                node.grad = 0.0
         # the grads as backward starts (interior ones 0, leaves keep theirs), and the root's after the seed
-        self.initial = {node: (0.0 if node._prev else node.grad) for node in self.order}
+        self.initial = {node: (0.0 if parents(node) else as_float(node.grad)) for node in self.order}
         self.seed = float(grad)
         self.seeded = self.initial[root] + self.seed
-        self.steps: list[Step] = list(backward_steps(root, grad))
-        self.final_grads = {node: node.grad for node in self.order}
+        self.node_steps: list[Step] = list(backward_steps(root, grad))
+        self.final_grads = {node: as_float(node.grad) for node in self.order}
+        self.plan = plan(self.order, params, collapse, True) if collapse is not None else None
+        self.steps: list[Step] | list[BoxStep] = self.node_steps if self.plan is None else group_steps(
+            self.node_steps, self.plan, self.initial, (root, self.seeded))
         self.scale = self.scale_for(hide_constants=True)
         if not keep_grads:
             for node, value in saved.items():
@@ -173,16 +91,16 @@ class Stepper:
 
     def scale_for(self, hide_constants: bool = True) -> float:
         """The grad of the darkest colour: the largest final |grad| of a drawn node (as draw_dot's)."""
-        drawn = (n for n in self.order if not (hide_constants and isinstance(n, Constant)))
+        drawn = (n for n in self.order if not (hide_constants and is_constant(n)))
         return grad_scale(drawn, self.root, self.final_grads)
 
     def __len__(self) -> int:
         return len(self.steps)
 
-    def __getitem__(self, k: int) -> Step:
+    def __getitem__(self, k: int) -> Step | BoxStep:
         return self.steps[k]
 
-    def __iter__(self) -> Iterator[Step]:
+    def __iter__(self) -> Iterator[Step | BoxStep]:
         return iter(self.steps)
 
     def _index(self, k: int) -> int:
@@ -191,7 +109,7 @@ class Stepper:
             raise IndexError(f"step {k} out of range: this backward pass has {len(self.steps)} steps {which}")
         return k % len(self.steps)
 
-    def grads_at(self, k: int) -> dict[Value, float]:
+    def grads_at(self, k: int) -> dict[Node, float]:
         """Every node's grad right after step k (k = -1 in the list sense: after the last step)."""
         grads = dict(self.initial)
         grads[self.root] = self.seeded
@@ -200,7 +118,7 @@ class Stepper:
                 grads[parent] = value
         return grads
 
-    def final_at(self, k: int) -> frozenset[Value]:
+    def final_at(self, k: int) -> frozenset[Node]:
         """Nodes whose grad will not change any more after step k."""
         k = self._index(k)
         return frozenset(n for n, last in self.final_after.items() if last <= k)
@@ -213,25 +131,77 @@ class Stepper:
 
     def caption(self, k: int) -> str:
         step = self.steps[self._index(k)]
-        return (f"backward step {step.index + 1} of {len(self.steps)}: at {self.names[step.node]} "
-                f"(grad {fmt(step.upstream)}), the chain rule passes the grad on to its inputs")
+        at = self.names[step.node]
+        if isinstance(step, BoxStep) and step.box is not None:
+            return (f"backward step {step.index + 1} of {len(self.steps)}: the {box_title(step.box)} box "
+                    f"(output {at}, grad {fmt(step.upstream)}) passes the grad on to its inputs and "
+                    "parameters")
+        who = f"{ref(at)}._backward()" if isinstance(step, Step) and step.by_backward else "the chain rule"
+        return (f"backward step {step.index + 1} of {len(self.steps)}: at {at} "
+                f"(grad {fmt(step.upstream)}), {who} passes the grad on to its inputs")
 
     def moment(self, k: int, *, hide_constants: bool = True, digits: int = 4) -> Moment:
         k = self._index(k)
-        fresh = len(self.steps[k].ledger(self.names, hide_constants=hide_constants, digits=digits))
-        return Moment(self.grads_at(k), self.steps[k].node, self.final_at(k),
+        step = self.steps[k]
+        fresh = len(step.ledger(self.names, hide_constants=hide_constants, digits=digits))
+        lit = step.members if isinstance(step, BoxStep) else frozenset()
+        added: dict[Node, float] = {}  # per parent: x * x reads x twice, and gets both additions
+        if isinstance(step, Step):
+            for parent, amount in zip(step.parents, step.contributions):
+                added[parent] = added.get(parent, 0.0) + amount
+        return Moment(self.grads_at(k), step.node, self.final_at(k),
                       self.ledger(k, hide_constants=hide_constants, digits=digits), fresh, self.caption(k),
-                      self.scale_for(hide_constants))
+                      self.scale_for(hide_constants), lit, added)
 
-    def draw(self, k: int, *, rankdir: str = "LR", color: str = "grad", show_local: bool = True,
-             hide_constants: bool = True, legend: bool = True, max_nodes: int = MAX_NODES,
-             digits: int = 4) -> Drawing:
-        """The graph after step k: the node being processed highlighted, final grads ticked (✓),
-        and the ledger so far."""
-        return draw_graph(self.root, rankdir=rankdir, params=self.params, color=color,
-                          show_local=show_local, hide_constants=hide_constants, legend=legend,
-                          max_nodes=max_nodes, digits=digits,
-                          moment=self.moment(k, hide_constants=hide_constants, digits=digits))
+    def draw(self, k: int, options: DrawOptions | None = None, **changes: Any) -> Drawing:
+        """The graph after step k: the node (or box) being processed highlighted, final grads
+        ticked (✓), and the ledger so far. `changes` are draw_dot's options (rankdir=, color=, ...)."""
+        opts = (options or self.options).but(**changes)
+        return draw_graph(self.root, opts, order=self.order,
+                          moment=self.moment(k, hide_constants=opts.hide_constants, digits=opts.digits))
+
+    def save_frames(self, folder: str | Path, format: str = "png", *, dpi: float | None = None,
+                    **options: Any) -> list[Path]:
+        """One picture per step, `step-001.png`, ... (format "png" or "svg"), for slides and handouts."""
+        if format not in FRAME_FORMATS:
+            raise ValueError(f"save_frames(format={format!r}): use 'png' or 'svg' (or save_gif for a GIF)")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        width = len(str(len(self.steps)))
+        return [save(self.draw(k, **options), folder / f"step-{k + 1:0{max(width, 3)}d}.{format}", dpi=dpi)
+                for k in range(len(self.steps))]
+
+    def save_gif(self, path: str | Path, *, seconds_per_step: float = 1.0, dpi: float | None = None,
+                 **options: Any) -> Path:
+        """An animated GIF of the steps (needs Pillow, which comes with matplotlib)."""
+        try:
+            from PIL import Image
+        except ImportError as e:
+            raise ImportError("save_gif needs Pillow: pip install pillow (it comes with matplotlib)") from e
+        import io
+
+        frames = [Image.open(io.BytesIO(self._png(k, dpi, options))).convert("RGB") for k in range(len(self))]
+        if not frames:
+            raise ValueError("save_gif: this backward pass has no steps (its root is a leaf)")
+        # the ledger grows from step to step: pad every frame to the largest
+        size = (max(f.width for f in frames), max(f.height for f in frames))
+        padded = []
+        for frame in frames:
+            canvas = Image.new("RGB", size, "white")
+            canvas.paste(frame, (0, 0))
+            padded.append(canvas.quantize(colors=255))
+        path = Path(path)
+        padded[0].save(path, save_all=True, append_images=padded[1:], loop=0,
+                       duration=max(20, round(1000 * seconds_per_step)))
+        return path
+
+    def _png(self, k: int, dpi: float | None, options: dict[str, Any]) -> bytes:
+        drawing = self.draw(k, **options)
+        if dpi is not None:
+            drawing = drawing.copy()
+            drawing.attr(dpi=f"{dpi:g}")
+        data: bytes = drawing.pipe(format="png")
+        return data
 
     def html(self, *, full_page: bool = True, **draw_options: Any) -> str:
         """A self-contained page (or, full_page=False, a fragment for a notebook) playing the steps."""
@@ -252,7 +222,8 @@ class Stepper:
             return f"<pre>{html.escape(repr(self))}\n\n{html.escape(str(error))}</pre>"
 
     def __repr__(self) -> str:
-        return (f"<Stepper: backward of {self.names[self.root]} in {len(self.steps)} steps; "
+        per = f" one {self.collapse} at a time" if self.collapse else ""
+        return (f"<Stepper: backward of {self.names[self.root]} in {len(self.steps)} steps{per}; "
                 f".draw(k), .ledger(), .save('backward.html')>")
 
 
@@ -260,7 +231,7 @@ class Stepper:
 
 @dataclass(frozen=True)
 class ChainPath:
-    nodes: tuple[Value, ...]  # from the node to the root
+    nodes: tuple[Node, ...]  # from the node to the root
     factors: tuple[float, ...]  # the local derivative of each edge along it
     inputs: tuple[int, ...]  # which input of the next node each edge is
     product: float
@@ -270,10 +241,10 @@ class ChainPath:
 class Explanation:
     """d root / d node as the sum, over every path from node to root, of the product of local derivatives."""
 
-    root: Value
-    node: Value
+    root: Node
+    node: Node
     paths: tuple[ChainPath, ...]
-    names: dict[Value, str]
+    names: dict[Node, str]
 
     @property
     def total(self) -> float:
@@ -287,7 +258,7 @@ class Explanation:
         for path in self.paths:
             route = self.names[path.nodes[0]]
             for parent, child, i in zip(path.nodes, path.nodes[1:], path.inputs):
-                twice = child._prev.count(parent) > 1  # say which edge: x*x reads x as input 1 and 2
+                twice = parents(child).count(parent) > 1  # say which edge: x*x reads x as input 1 and 2
                 route += f" → {self.names[child]}" + (f" (as input {i + 1})" if twice else "")
             factors = " × ".join(fmt(d, digits) for d in path.factors) or "1"
             lines.append(f"  {route}:  {factors} = {fmt(path.product, digits)}")
@@ -301,30 +272,33 @@ class Explanation:
     __repr__ = __str__
 
 
-def explain(root: Value, node: Value, max_paths: int = MAX_PATHS) -> Explanation:
+def explain(root: Node, node: Node, max_paths: int = MAX_PATHS, *, params: Any = None) -> Explanation:
     """Every path from `node` to `root`, with the product of the local derivatives along it.
 
     The products add up to d root / d node (the multivariable chain rule). For small graphs:
     refuses graphs with more than `max_paths` paths (they grow exponentially with depth).
+    A node without a rule (micrograd-style) gets its local derivatives from its `_backward()`
+    (see `probe_local`). `params=model` names the nodes after the neurons.
     """
-    order = topological_order(root)
-    names = node_names(order)
+    order = order_of(root)
+    names = node_names(order, params=params)
     if node not in names:
         raise ValueError(f"explain: {node!r} is not part of the graph of {names[root]}: it does not "
                          "affect the root, so its derivative is 0")
     count = {n: 0 for n in order}  # paths from `node` to n, counted forward
     count[node] = 1
-    children: dict[Value, list[tuple[Value, int]]] = {}
+    children: dict[Node, list[tuple[Node, int]]] = {}
     for n in order:
-        for i, parent in enumerate(n._prev):
+        for i, parent in enumerate(parents(n)):
             count[n] += count[parent]
             children.setdefault(parent, []).append((n, i))
     if count[root] > max_paths:
         raise ValueError(f"explain: there are {count[root]} paths from {names[node]} to {names[root]}, "
                          f"more than max_paths={max_paths}; the list would be unreadable. Explain a smaller "
                          "graph, or step through backward instead (Stepper).")
+    local = {n: local_derivatives(n) or probe_local(n) for n in order if parents(n)}
     paths: list[ChainPath] = []
-    Partial = tuple[Value, tuple[Value, ...], tuple[float, ...], tuple[int, ...]]  # a path being walked
+    Partial = tuple[Node, tuple[Node, ...], tuple[float, ...], tuple[int, ...]]  # a path being walked
     stack: list[Partial] = [(node, (node,), (), ())]
     while stack:
         at, route, factors, inputs = stack.pop()
@@ -335,6 +309,29 @@ def explain(root: Value, node: Value, max_paths: int = MAX_PATHS) -> Explanation
             paths.append(ChainPath(route, factors, inputs, product))
             continue
         for child, i in reversed(children.get(at, [])):  # every child leads on to the root
-            stack.append((child, (*route, child), (*factors, child._local[i]), (*inputs, i)))
+            stack.append((child, (*route, child), (*factors, local[child][i]), (*inputs, i)))
     return Explanation(root, node, tuple(paths), names)
 
+
+
+def probe_local(node: Node) -> tuple[float, ...]:
+    """d node / d parent for a node whose derivative only its `_backward()` knows: run it once with
+    node.grad = 1 and read what it added to each parent (every grad is put back afterwards)."""
+    inputs = parents(node)
+    backward = getattr(node, "_backward", None)
+    if not callable(backward):
+        return tuple(math.nan for _ in inputs)
+    saved = [(n, n.grad) for n in (node, *inputs)]
+    try:
+        for p in inputs:
+            p.grad = 0.0
+        node.grad = 1.0
+        backward()
+        return tuple(as_float(p.grad) for p in inputs)  # a parent listed twice: its whole derivative
+    finally:
+        for n, g in saved:
+            n.grad = g
+
+
+__all__ = ["BoxStep", "ChainPath", "Explanation", "Step", "Stepper", "backward_steps", "explain",
+           "forward_line", "probe_local"]

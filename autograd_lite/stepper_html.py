@@ -15,7 +15,9 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from autograd_lite.engine import Constant
-from autograd_lite.viz import HIGHLIGHT, NEGATIVE, POSITIVE, Moment, draw_graph, fmt, node_ids
+from autograd_lite.viz_base import HIGHLIGHT, NEGATIVE, POSITIVE, Moment
+from autograd_lite.viz_draw import draw_graph
+from autograd_lite.viz_names import fmt, forward_line, node_ids
 
 if TYPE_CHECKING:
     from autograd_lite.stepper import Stepper
@@ -23,8 +25,6 @@ if TYPE_CHECKING:
 
 def stepper_data(stepper: Stepper, hide_constants: bool = True, digits: int = 4) -> dict[str, Any]:
     """Everything the page's script needs, as plain JSON-able values."""
-    from autograd_lite.stepper import forward_line
-
     order, names, root = stepper.order, stepper.names, stepper.root
     ids = node_ids(order)
     shown = [n for n in order if not (hide_constants and isinstance(n, Constant))]

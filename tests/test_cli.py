@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 
@@ -131,3 +133,17 @@ def test_python_dash_m_runs_the_same_command_without_a_traceback() -> None:
     assert result.returncode == 2
     assert result.stderr == ("autograd-lite train: error: argument --lr: 'fast' is not a number "
                              "(see autograd-lite train --help)\n")
+
+
+def test_graph_svg_draws_an_example_the_model_still_learns_from(tmp_path, capsys) -> None:
+    pytest.importorskip("autograd_lite.viz")
+    if shutil.which("dot") is None:
+        pytest.skip("needs Graphviz's dot")
+    code, _, _ = run(capsys, "train", "moons", "--epochs", "2", "--hidden", "4", "--loss", "hinge",
+                     "--out", str(tmp_path), "--no-progress")
+    svg = (tmp_path / "graph.svg").read_text(encoding="utf-8")
+    why = re.search(r"training example (\d+) \(label -?\d\): ([a-z ,]+); loss ([\d.]+)", svg)
+    assert code == 0 and why is not None and float(why.group(3)) > 0
+    assert why.group(2) in ("misclassified, the one with the largest loss",
+                            "classified right but inside the margin")
+    assert re.search(r'fill="#(?!ffffff)[0-9a-f]{6}"', svg)  # grads are not all 0: something is coloured
