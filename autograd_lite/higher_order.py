@@ -37,7 +37,6 @@ What has no derivative of its own:
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal, TypeAlias, overload
@@ -174,7 +173,6 @@ def backward_pass(outputs: Sequence[Value], seeds: Sequence[Gradient], inputs: S
     """
     order = _topological_order(outputs)
     needed = depends_on(order, inputs)
-    local, mul = (rule_on_values, _mul_graph) if create_graph else (numbers_of, operator.mul)
     anomaly = state.anomaly
     sent: dict[Value, Any] = {}  # what each node has received so far: a float, or a list of parts
     for out, seed in zip(outputs, seeds):
@@ -187,15 +185,18 @@ def backward_pass(outputs: Sequence[Value], seeds: Sequence[Gradient], inputs: S
         g = grads[node] = _total(sent.pop(node)) if create_graph else sent.pop(node)
         if needed.isdisjoint(node._prev):  # a leaf, or no parent leads to an input
             continue
-        for parent, d in zip(node._prev, local(node)):
-            if parent in needed:
-                part = mul(d, g)  # the chain rule: d out/d parent += d node/d parent * d out/d node
-                if create_graph:
-                    sent.setdefault(parent, []).append(part)
-                else:
-                    sent[parent] = sent.get(parent, 0.0) + part  # in order, as backward() adds into .grad
-                if anomaly:
-                    _check_finite(node, parent, d, g)
+        local = rule_on_values(node) if create_graph else numbers_of(node)
+        if anomaly:
+            _check_finite(node, local, g)
+        # the chain rule: d out/d parent += d node/d parent * d out/d node
+        if create_graph:  # Values: the parts are kept, and added by one sum node at the parent
+            for parent, d in zip(node._prev, local):
+                if parent in needed:
+                    sent.setdefault(parent, []).append(_mul_graph(d, g))
+        else:  # floats, added in order as backward() adds them into .grad
+            for parent, d in zip(node._prev, local):
+                if parent in needed:
+                    sent[parent] = sent.get(parent, 0.0) + d * g
     return grads
 
 
@@ -317,11 +318,12 @@ def _unused_message(i: int, x: Value, n: int) -> str:
             "allow_unused=True to get None for it, or materialize_grads=True to get 0")
 
 
-def _check_finite(node: Value, parent: Value, d: Gradient, g: Gradient) -> None:
+def _check_finite(node: Value, local: tuple[Gradient, ...], g: Gradient) -> None:
     """detect_anomaly(): stop at the first nan or inf, naming the node."""
-    if not all(math.isfinite(x.data if isinstance(x, Value) else x) for x in (d, g)):
-        raise FloatingPointError(f"anomaly in grad(): {describe(node)} (op {node._op!r}), whose gradient is "
-                                 f"{g!r}, gave the local derivative {d!r} for {describe(parent)}")
+    for parent, d in zip(node._prev, local):
+        if not all(math.isfinite(x.data if isinstance(x, Value) else x) for x in (d, g)):
+            raise FloatingPointError(f"anomaly in grad(): {describe(node)} (op {node._op!r}), whose gradient "
+                                     f"is {g!r}, gave the local derivative {d!r} for {describe(parent)}")
 
 
 def _topological_order(outputs: Sequence[Value]) -> list[Value]:
