@@ -35,6 +35,14 @@ from autograd_lite.train import (
 
 DATASETS = ("moons", "circles", "spirals", "xor", "digits")
 CLASSES = {"digits": 10}  # the others have 2
+INTERRUPTED = 130  # the exit code of a run stopped with Ctrl-C (128 + SIGINT), as shells use
+
+# Training memory, measured on eager MLPs (tracemalloc): each parameter is a Value (~130 bytes) with
+# optimizer state (~70), and each example of a batch records ~45 bytes of graph per parameter.
+BYTES_PER_PARAMETER = 200
+BYTES_PER_PARAMETER_PER_EXAMPLE = 45
+MAX_TRAINING_BYTES = 4 * 2**30  # above this, --force is needed
+MAX_SAMPLES = 1_000_000  # eager training runs ~1,000 examples a second: more would take hours an epoch
 
 
 @dataclass(frozen=True)
@@ -83,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "accuracy, and write the model (JSON), the loss curves, the decision boundary and\n"
                     "one example's computation graph to --out.",
         epilog="defaults per dataset (every one can be changed):\n" + "\n".join(
-            f"  {name:<8} {_describe_recipe(r)}" for name, r in RECIPES.items()))
+            f"  {name:<8} {_describe_recipe(r)}" for name, r in RECIPES.items())
+        + f"\n\nexit codes: 0 done, 1 failed (e.g. training diverged), 2 bad arguments, {INTERRUPTED} "
+          "interrupted\n(Ctrl-C: the outputs of the epochs finished so far are written first)")
     train.add_argument("dataset", choices=DATASETS, help="what to learn")
     train.add_argument("--hidden", type=_sizes, help="hidden layer sizes, e.g. 16,16 (none: no hidden layer)")
     train.add_argument("--activation", choices=[a for a in ACTIVATIONS if a != "linear"],
@@ -96,11 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--samples", type=_positive(int), help="points to generate (moons, circles, spirals)")
     train.add_argument("--test-fraction", type=_fraction, default=0.2, help="share held out for tests (0.2)")
     train.add_argument("--seed", type=int, default=0, help="seed for data, weights and batches (0)")
-    train.add_argument("--out", type=Path, help="output directory (default: autograd-lite-DATASET)")
+    train.add_argument("--out", type=_directory, help="output directory (default: autograd-lite-DATASET)")
     train.add_argument("--backend", choices=["auto", "eager", "tape"], default="auto",
                        help="how batches are computed: eager Values, the batched NumPy tape, or auto "
                             "(the tape when it can replay the model, else eager)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--force", action="store_true",
+                       help=f"train a network even if it needs more than {MAX_TRAINING_BYTES / 2**30:g} GiB")
     return parser
 
 
@@ -117,9 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     except _UsageError as e:
         print(f"autograd-lite train: error: {e} (see autograd-lite train --help)", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # before training started, or while writing: nothing (more) to write
         print("autograd-lite: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     except (ImportError, OSError, DivergenceError, ValueError) as e:
         print(f"autograd-lite: error: {e}", file=sys.stderr)
         return 1
@@ -138,12 +150,10 @@ def train_command(args: argparse.Namespace) -> int:
     out = args.out if args.out is not None else Path(f"autograd-lite-{name}")
     _check_writable(out)  # before training: never lose a run to a bad --out
     data = _load(name, recipe, args.seed)
-    if name == "xor":  # 4 points: train on all of them, and "test" on them too
-        train, test = data, data
-    else:
-        train, test = datasets.train_test_split(data, args.test_fraction, seed=args.seed)
+    train, test = _split(data, args)
     outputs = data.num_classes if recipe.loss == "cross_entropy" else 1
     last = "sigmoid" if recipe.loss == "binary_cross_entropy" else "linear"
+    _check_memory([data.num_features, *recipe.hidden, outputs], recipe.batch_size or len(train), args.force)
     model = MLP(data.num_features, [*recipe.hidden, outputs], recipe.activation, last, init=recipe.init,
                 seed=args.seed)
     extra = {"momentum": recipe.momentum} if recipe.optimizer == "sgd" else {}
@@ -169,16 +179,47 @@ def train_command(args: argparse.Namespace) -> int:
         raise
     if history.interrupted:
         print(f"interrupted after {history.epochs} epochs; writing what there is")
-    results = [("train", train)] if name == "xor" else [("train", train), ("test", test)]
-    summary = []
-    for part, subset in results:
-        _, acc = evaluate(model, subset, loss=recipe.loss)
-        right = round((acc or 0.0) * len(subset))
-        summary.append(f"{part} accuracy {acc:.1%} ({right}/{len(subset)})")
-    print(" | ".join(summary))
+    try:
+        print(_accuracies(model, train, None if name == "xor" else test, recipe.loss))
+    except KeyboardInterrupt:  # a Ctrl-C while evaluating: the outputs matter more than the numbers
+        history.interrupted = True
+        print("interrupted while evaluating; writing what there is")
     written = _write_outputs(out, model, history, train, test, recipe.loss)
     print(f"wrote {', '.join(str(p) for p in written)}")
+    if history.interrupted:
+        print(f"autograd-lite: interrupted (exit code {INTERRUPTED}); the outputs are those of "
+              f"{history.epochs} finished epochs", file=sys.stderr)
+        return INTERRUPTED
     return 0
+
+
+def _split(data: datasets.Dataset, args: argparse.Namespace) -> tuple[datasets.Dataset, datasets.Dataset]:
+    if args.dataset == "xor":  # 4 points: train on all of them, and "test" on them too
+        return data, data
+    try:
+        return datasets.train_test_split(data, args.test_fraction, seed=args.seed)
+    except ValueError as e:  # e.g. --test-fraction 0.999 --samples 10: no example left to train on
+        raise _UsageError(f"--test-fraction {args.test_fraction:g}: {e}") from None
+
+
+def _check_memory(sizes: list[int], batch: int, force: bool) -> None:
+    """Refuse (unless --force) a network whose training would need more memory than most machines have."""
+    parameters = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    need = parameters * (BYTES_PER_PARAMETER + BYTES_PER_PARAMETER_PER_EXAMPLE * batch)
+    if need > MAX_TRAINING_BYTES and not force:
+        raise _UsageError(f"MLP({' -> '.join(map(str, sizes))}) has {parameters:,} parameters; training it "
+                          f"with batches of {batch} needs about {need / 2**30:.1f} GiB of memory "
+                          f"(more than {MAX_TRAINING_BYTES / 2**30:g} GiB): choose smaller --hidden or "
+                          "--batch-size, or pass --force")
+
+
+def _accuracies(model: MLP, train: datasets.Dataset, test: datasets.Dataset | None, loss: str) -> str:
+    summary = []
+    for part, subset in [("train", train)] + ([("test", test)] if test is not None else []):
+        _, acc = evaluate(model, subset, loss=loss)
+        right = round((acc or 0.0) * len(subset))
+        summary.append(f"{part} accuracy {acc:.1%} ({right}/{len(subset)})")
+    return " | ".join(summary)
 
 
 def _write_outputs(out: Path, model: MLP, history: History, train: datasets.Dataset, test: datasets.Dataset,
@@ -289,6 +330,9 @@ def _load(name: str, recipe: Recipe, seed: int) -> datasets.Dataset:
         return datasets.digits()
     if recipe.samples is None or recipe.samples < 10:
         raise _UsageError(f"--samples {recipe.samples}: {name} needs at least 10 points")
+    if recipe.samples > MAX_SAMPLES:
+        raise _UsageError(f"--samples {recipe.samples}: at most {MAX_SAMPLES:,} points (a scalar engine "
+                          "trains about a thousand a second)")
     return getattr(datasets, name)(recipe.samples, seed=seed)  # type: ignore[no-any-return]
 
 
@@ -302,6 +346,12 @@ def _sizes(text: str) -> tuple[int, ...]:
     if any(s < 1 for s in sizes):
         raise argparse.ArgumentTypeError(f"{text!r}: layer sizes must be >= 1")
     return sizes
+
+
+def _directory(text: str) -> Path:
+    if not text:  # Path("") is ".": an empty --out would write into the current directory
+        raise argparse.ArgumentTypeError("an empty path is not a directory (use --out . for this one)")
+    return Path(text)
 
 
 def _positive(kind: type) -> Any:

@@ -14,24 +14,49 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeAlias, overload
 
-from autograd_lite import ops
+from autograd_lite import graph_copy, ops
 from autograd_lite.ops import Op, scalar_math
 
 Number: TypeAlias = int | float
 Operand: TypeAlias = "Value | int | float"
 
 
-class _State:
-    """Switches that change how ops are recorded (see no_grad, detect_anomaly)."""
+class _State(threading.local):
+    """Switches that change how ops are recorded (see no_grad, detect_anomaly).
 
-    grad_enabled = True  # record parents so that backward() can run
-    anomaly = False  # raise at the first nan/inf in forward or backward
+    Each thread has its own (as PyTorch's grad mode): `no_grad()` in an evaluation thread
+    leaves a training thread recording. A new thread starts from the class defaults."""
+
     recording: str | None = None  # set by the tape: reading .data to branch is an error
+    usual = True  # grad_enabled and not anomaly: what making a node checks, in one look-up
+    _grad_enabled = True
+    _anomaly = False
+
+    @property
+    def grad_enabled(self) -> bool:
+        """Record parents so that backward() can run."""
+        return self._grad_enabled
+
+    @grad_enabled.setter
+    def grad_enabled(self, on: bool) -> None:
+        self._grad_enabled = on
+        self.usual = on and not self._anomaly
+
+    @property
+    def anomaly(self) -> bool:
+        """Raise at the first nan/inf in forward or backward."""
+        return self._anomaly
+
+    @anomaly.setter
+    def anomaly(self, on: bool) -> None:
+        self._anomaly = on
+        self.usual = self._grad_enabled and not on
 
 
 state = _State()
@@ -125,6 +150,10 @@ class Value:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """pickle and copy.deepcopy: the whole graph as a flat list, parents first (graph_copy.py)."""
+        return graph_copy.reduce(self, topological_order(self) if self._prev else [self])
+
     def __float__(self) -> float:
         if state.recording is not None:  # a number taken out of the graph is the same in every replay
             raise RuntimeError(f"float({describe(self)}) while recording a tape: the replay would use this "
@@ -137,6 +166,12 @@ class Value:
 
     def __mul__(self, other: Operand) -> Value:
         return _binary(ops.MUL, self, other)
+
+    def __truediv__(self, other: Operand) -> Value:
+        if _data(other) == 0:
+            raise ZeroDivisionError(f"division by zero: {describe(self)} / {describe(other)}; "
+                                    "the divisor must not be 0")
+        return apply(ops.DIV, self, other)
 
     def __pow__(self, exponent: Operand) -> Value:
         if isinstance(exponent, Value):
@@ -181,12 +216,6 @@ class Value:
 
     def __sub__(self, other: Operand) -> Value:  # x - y = x + (-y)
         return self + (-other)
-
-    def __truediv__(self, other: Operand) -> Value:  # x / y = x * y^-1
-        if _data(other) == 0:
-            raise ZeroDivisionError(f"division by zero: {describe(self)} / {describe(other)}; "
-                                    "the divisor must not be 0")
-        return self * other**-1
 
     def __radd__(self, other: Number) -> Value:  # 2 + x
         return self + other
@@ -282,11 +311,16 @@ def _build(node: Value, data: float, parents: tuple[Value, ...], rule: Op | None
     Nothing is computed for backward here: a rule is evaluated when backward reaches its
     node, from the values the graph holds then (as micrograd's closures read `.data`), so
     a changed `.data` is never silently ignored."""
-    if state.anomaly and rule is not None and not math.isfinite(data):
-        raise FloatingPointError(f"anomaly: {_call(rule, parents, param)} produced {data}")
     node.data = data
     node.grad = 0.0
     node.label = label
+    if state.usual:  # the common case, decided by one look-up of this thread's modes
+        node._prev = parents
+        node._rule = rule
+        node._param = param
+        return node
+    if state.anomaly and rule is not None and not math.isfinite(data):
+        raise FloatingPointError(f"anomaly: {_call(rule, parents, param)} produced {data}")
     if state.grad_enabled:
         node._prev = parents
         node._rule = rule
@@ -394,7 +428,7 @@ def _infinite_slope(op: Op, data: float, args: Any, i: int) -> float:
     """Where Python raises for a derivative that is infinite, use inf as NumPy and PyTorch do."""
     import numpy  # only on this rare path, so the engine itself needs no NumPy
 
-    with numpy.errstate(divide="ignore", over="ignore"):
+    with numpy.errstate(all="ignore"):  # inf is the answer here: never print NumPy's warnings
         return float(op.local_grads(numpy, numpy.float64(data), *map(numpy.float64, args))[i])
 
 

@@ -14,17 +14,24 @@ same weights as micrograd.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import numbers
 import os
 import random
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any, Protocol
 
 from autograd_lite.engine import Operand, Value, value_dot
+from autograd_lite.model_file import (  # noqa: F401  (ModelFileError: nn's public name, as before)
+    FORMAT,
+    MAX_WEIGHTS,
+    ModelFileError,
+    read_json,
+    read_model,
+    write_file,
+)
 from autograd_lite.ops import LEAKY_SLOPE
 
 
@@ -51,14 +58,6 @@ INITS: dict[str, Callable[[int], float]] = {
     "uniform": lambda nin: 1.0,
     "fan_in": lambda nin: 1.0 / math.sqrt(nin),
 }
-
-
-FORMAT = "autograd_lite.MLP"  # the "format" field of a saved model
-MAX_FILE_BYTES = 50_000_000  # far beyond what a scalar engine trains; guards against huge files
-
-
-class ModelFileError(ValueError):
-    """A model file (or dict) that cannot be loaded; the message says what is wrong and where."""
 
 
 class Module:
@@ -116,7 +115,8 @@ class Neuron(Module):
         self.activation = _activation(activation, nonlin)
         bound = _check_init(init)(nin)
         rng = _rng(seed)
-        self.w = [Value(rng.uniform(-bound, bound), label=f"w{i + 1}") for i in range(nin)]
+        labels = _weight_labels(nin)  # one set of strings for all neurons: a wide layer holds many
+        self.w = [Value(rng.uniform(-bound, bound), label=labels[i]) for i in range(nin)]
         self.b = Value(0.0, label="b")
 
     def __call__(self, x: Sequence[Operand] | Operand) -> Value:
@@ -224,9 +224,9 @@ class MLP(Module):
                             "biases": [n.b.data for n in layer.neurons]} for layer in self.layers]}
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "model") -> MLP:
+    def from_dict(cls, data: Any, source: str = "model", *, max_weights: int = MAX_WEIGHTS) -> MLP:
         """Rebuild a model from `to_dict()` data, checking every field (ModelFileError if wrong)."""
-        nin, activations, weights, biases = _read_model(data, source)
+        nin, activations, weights, biases = read_model(data, source, ACTIVATIONS, max_weights)
         model = cls(nin, [len(b) for b in biases], activations, seed=0)
         for layer, rows, bs in zip(model.layers, weights, biases):
             for neuron, row, b in zip(layer.neurons, rows, bs):
@@ -236,44 +236,21 @@ class MLP(Module):
         return model
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the model to a JSON file (via a temporary file, so a crash never leaves half a file)."""
+        """Write the model to a JSON file: a new file, or over a regular file (a symlink's target,
+        keeping the link). A temporary file is renamed into place, so a crash never leaves half a
+        file; a directory, device or fifo at `path` raises ModelFileError and is left alone."""
         bad = [name for name, p in self.named_parameters() if not math.isfinite(p.data)]
         if bad:
             raise ValueError(f"save: {_few(bad)} {'is' if len(bad) == 1 else 'are'} nan or inf (did training "
                              "diverge?); JSON cannot hold such a model, so nothing was written")
-        path = Path(path)
-        text = json.dumps(self.to_dict(), indent=1) + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:  # write the whole file next to the old one, then swap it in (one atomic rename)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)  # not mkstemp's 0600
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        write_file(path, json.dumps(self.to_dict(), indent=1) + "\n")
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> MLP:
+    def load(cls, path: str | os.PathLike[str], *, max_weights: int = MAX_WEIGHTS) -> MLP:
         """Read a model written by `save`. A malformed file raises ModelFileError saying what is wrong;
-        nothing in the file is ever executed (it is parsed as JSON data only)."""
-        path = Path(path)
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ModelFileError(f"{path}: {size} bytes is too large for a model file "
-                                 f"(limit {MAX_FILE_BYTES}); is it the right file?")
-        try:
-            data = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_reject_constant)
-        except UnicodeDecodeError as e:
-            raise ModelFileError(f"{path}: not a text (UTF-8) file: {e.reason} at byte {e.start}") from None
-        except json.JSONDecodeError as e:
-            raise ModelFileError(f"{path}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}); "
-                                 f"the file may be truncated or not a model saved by MLP.save") from None
-        except (ValueError, RecursionError) as e:
-            raise ModelFileError(f"{path}: cannot be read as a model: {str(e) or type(e).__name__}") from None
-        return cls.from_dict(data, source=str(path))
+        nothing in the file is ever executed (it is parsed as JSON data only). A file declaring more
+        than `max_weights` weights and biases is refused before any of them is built."""
+        return cls.from_dict(read_json(path), source=str(path), max_weights=max_weights)
 
 
 def to_torch(model: MLP) -> Any:
@@ -315,6 +292,11 @@ def _rng(seed: Seed) -> _Uniform:
     if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
         return random.Random(int(seed))
     raise TypeError(f"seed must be an int, a random.Random or None, got {type(seed).__name__} {seed!r}")
+
+
+@functools.lru_cache(maxsize=64)
+def _weight_labels(n: int) -> tuple[str, ...]:
+    return tuple(f"w{i + 1}" for i in range(n))
 
 
 def _check_size(n: Any, where: str) -> None:
@@ -360,61 +342,6 @@ def _inputs(x: Any, n: int, who: Module) -> Sequence[Operand]:
 def _short(x: Sequence[Any]) -> str:
     items = [f"{v.data:.4g}" if isinstance(v, Value) else repr(v) for v in list(x)[:5]]
     return "[" + ", ".join(items) + (", ...]" if len(x) > 5 else "]")
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number a model can hold (weights must be finite)")
-
-
-def _read_model(data: Any, source: str) -> tuple[int, list[str], list[list[list[float]]], list[list[float]]]:
-    """Check saved-model data field by field; return (nin, activations, weights, biases)."""
-    def fail(what: str) -> ModelFileError:
-        return ModelFileError(f"{source}: {what}")
-
-    if not isinstance(data, dict):
-        raise fail(f"expected a JSON object with \"format\": {FORMAT!r}, got {type(data).__name__}")
-    if data.get("format") != FORMAT:
-        raise fail(f"not an autograd_lite MLP (\"format\" is {data.get('format')!r}, expected {FORMAT!r})")
-    version = data.get("version")
-    if version != 1:
-        newer = isinstance(version, int) and not isinstance(version, bool) and version > 1
-        raise fail(f"version {version!r} " + ("is newer than this autograd_lite reads (1): upgrade it"
-                                              if newer else "is not a known model-file version (expected 1)"))
-    nin = data.get("nin")
-    if not isinstance(nin, int) or isinstance(nin, bool) or nin < 1:
-        raise fail(f"\"nin\" must be a whole number >= 1, got {nin!r}")
-    layers = data.get("layers")
-    if not isinstance(layers, list) or not layers:
-        raise fail(f"\"layers\" must be a non-empty list, got {_type_of(layers)}")
-    activations, weights, biases = [], [], []
-    width = nin
-    for i, layer in enumerate(layers):
-        where = f"layers[{i}]"
-        if not isinstance(layer, dict):
-            raise fail(f"{where} must be an object with activation, weights, biases; got {_type_of(layer)}")
-        act = layer.get("activation")
-        if act not in ACTIVATIONS:
-            raise fail(f"{where}.activation {act!r} is not one of {', '.join(ACTIVATIONS)}")
-        rows, bs = layer.get("weights"), layer.get("biases")
-        if not isinstance(rows, list) or not isinstance(bs, list) or not rows or len(rows) != len(bs):
-            raise fail(f"{where} needs \"weights\" (one list per neuron) and \"biases\" (one number per "
-                       f"neuron), non-empty and of the same length; got {_type_of(rows)} and {_type_of(bs)}")
-        for j, row in enumerate(rows):
-            if not isinstance(row, list) or len(row) != width:
-                raise fail(f"{where}.weights[{j}] must be a list of {width} numbers (one per input), "
-                           f"got {_type_of(row)}")
-        weights.append([[_file_number(w, fail, f"{where}.weights[{j}][{k}]") for k, w in enumerate(row)]
-                        for j, row in enumerate(rows)])
-        biases.append([_file_number(b, fail, f"{where}.biases[{j}]") for j, b in enumerate(bs)])
-        activations.append(act)
-        width = len(rows)
-    return nin, activations, weights, biases
-
-
-def _file_number(x: Any, fail: Callable[[str], ModelFileError], where: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
-        raise fail(f"{where} must be a finite number, got {x!r}")
-    return float(x)
 
 
 def _type_of(x: Any) -> str:

@@ -57,9 +57,9 @@ class scalar_math(metaclass=_ScalarMathType):  # noqa: N801 - used like a module
     tanh = staticmethod(math.tanh)
     sinh = staticmethod(math.sinh)
     cosh = staticmethod(math.cosh)
-    sin = staticmethod(math.sin)
-    cos = staticmethod(math.cos)
-    tan = staticmethod(math.tan)
+    sin = staticmethod(lambda x: math.nan if math.isinf(x) else math.sin(x))  # nan at inf, as NumPy
+    cos = staticmethod(lambda x: math.nan if math.isinf(x) else math.cos(x))  # and PyTorch (math
+    tan = staticmethod(lambda x: math.nan if math.isinf(x) else math.tan(x))  # raises ValueError)
     arctan = staticmethod(math.atan)
     abs = staticmethod(abs)
     pi = math.pi
@@ -100,6 +100,15 @@ def _is_integer(c: Any) -> Any:
     return c == c // 1
 
 
+# Domain checks let nan through, and inf where the maths has a limit: both propagate, as in PyTorch.
+def _nan(x: Any) -> Any:
+    return x != x
+
+
+def _infinite(x: Any) -> Any:
+    return abs(x) == math.inf
+
+
 OPS: dict[str, Op] = {}
 
 
@@ -117,6 +126,15 @@ ADD = rule("add", "+",
            lambda xp, x, y: x + y,
            lambda xp, out, x, y: (xp.ones_like(x), xp.ones_like(y)),
            local_text=("1", "1"))
+
+# d(x / y)/dx = 1 / y, d(x / y)/dy = -x / y^2
+# (a primitive, not x * y^-1, which is off by one ulp in a quarter of cases: 0.3 / 0.1)
+DIV = rule("div", "/",
+           lambda xp, x, y: x / y,
+           lambda xp, out, x, y: (1.0 / y, -x / (y * y)),
+           valid=lambda x, y: y != 0,
+           domain="the divisor must not be 0", error=ZeroDivisionError,
+           local_text=("1 / {1}", "-{0} / {1}²"))
 
 # d(x * y)/dx = y, d(x * y)/dy = x
 MUL = rule("mul", "*",
@@ -152,11 +170,13 @@ def _dot_text(n_inputs: int) -> tuple[str, ...]:
 
 DOT = rule("dot", "w·x+b", _dot, _dot_grads, local_text=_dot_text)
 
-# x ** c with c a plain number: d/dx = c * x^(c-1)
+# x ** c with c a plain number: d/dx = c * x^(c-1), and 0 for c = 0 at every x, x = 0 included
+# (x^0 = 1; x^-1 at x = 0 would make it 0 * inf = nan; PyTorch's pow_backward says 0 too)
 POWC = rule("powc", "**",
             lambda xp, x, c: x ** c,
-            lambda xp, out, x, c: (c * x ** (c - 1),),
-            valid=lambda x, c: (x > 0) | ((x == 0) & (c >= 0)) | ((x < 0) & _is_integer(c)),
+            lambda xp, out, x, c: (c * xp.where(c == 0, 1.0, x) ** (c - 1),),
+            valid=lambda x, c: (x > 0) | ((x == 0) & (c >= 0)) | ((x < 0) & _is_integer(c))
+            | _nan(x) | _nan(c) | _infinite(c),  # (-2) ** inf is inf, as IEEE pow and PyTorch
             domain="a negative base needs a whole-number exponent, and 0 a non-negative one",
             has_param=True, local_text=("{param} × {0}^({param} - 1)",))
 
@@ -164,10 +184,13 @@ POWC = rule("powc", "**",
 # (ln(x) is undefined for x <= 0: like PyTorch, d/dy is 0 at x = 0 and nan for x < 0)
 POW = rule("pow", "**",
            lambda xp, x, y: x ** y,
-           lambda xp, out, x, y: (y * x ** (y - 1),
+           # d/dx is 0 for y = 0 at every x: at x = 0 too (not 0 * 0^-1), where the base is replaced by 1.
+           # (No ==: the rule also runs on Values, whose == is identity; and d/dy of d/dx stays x^(y-1).)
+           lambda xp, out, x, y: (y * xp.where((xp.abs(x) > 0) | (xp.abs(y) > 0), x, 1.0) ** (y - 1),
                                   xp.where(x > 0, out * xp.log(xp.where(x > 0, x, 1.0)),
-                                           xp.where(x < 0, math.nan * out, 0.0))),
-           valid=lambda x, y: (x > 0) | ((x == 0) & (y >= 0)) | ((x < 0) & _is_integer(y)),
+                                           xp.where(x < 0, math.nan * out, 0.0 * x))),  # nan for nan x
+           valid=lambda x, y: (x > 0) | ((x == 0) & (y >= 0)) | ((x < 0) & _is_integer(y))
+           | _nan(x) | _nan(y) | _infinite(y),
            domain="a negative base needs a whole-number exponent, and 0 a non-negative one",
            local_text=("{1} × {0}^({1} - 1)", "{out} × ln({0})"))
 
@@ -176,15 +199,15 @@ POW = rule("pow", "**",
 EXP = rule("exp", "exp",
            lambda xp, x: xp.exp(x),
            lambda xp, out, x: (out,),
-           valid=lambda x: x <= 709.782712893384,  # log of the largest float
-           domain="exp overflows a float for inputs above ~709.78",
+           valid=lambda x: (x <= 709.782712893384) | (x == math.inf) | _nan(x),  # ln(largest float);
+           domain="exp overflows a float for inputs above ~709.78",  # exp(inf) is inf, exp(nan) nan
            error=OverflowError, local_text=("{out}",))
 
 # d/dx ln(x) = 1 / x
 LOG = rule("log", "log",
            lambda xp, x: xp.log(x),
            lambda xp, out, x: (1.0 / x,),
-           valid=lambda x: x > 0,
+           valid=lambda x: (x > 0) | _nan(x),
            domain="log is only defined for positive values", local_text=("1 / {0}",))
 
 # d/dx tanh(x) = 1 - tanh(x)^2
@@ -200,10 +223,10 @@ SIGMOID = rule("sigmoid", "σ",
                lambda xp, out, x: (out * (1.0 - out),),
                local_text=("{out} × (1 - {out})",))
 
-# relu(x) = max(x, 0); d/dx = 1 where x > 0, else 0 (0 at the kink, as PyTorch)
+# relu(x) = max(x, 0); d/dx = 1 where x > 0, else 0 (0 at the kink, as PyTorch; relu(nan) is nan)
 RELU = rule("relu", "ReLU",
-            lambda xp, x: xp.where(x > 0, x, 0.0),
-            lambda xp, out, x: (xp.where(x > 0, 1.0, 0.0),),
+            lambda xp, x: xp.where(x <= 0, 0.0, x),
+            lambda xp, out, x: (xp.where(x <= 0, 0.0, 1.0),),  # 1 at nan, as PyTorch's threshold_backward
             local_text=("(1 if {0} > 0 else 0)",))
 
 # leaky_relu(x, s) = x if x > 0 else s * x; d/dx = 1 or s

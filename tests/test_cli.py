@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -83,6 +86,13 @@ def test_a_failed_drawing_is_a_note_not_a_failure(tmp_path, capsys, monkeypatch)
     (["train", "moons", "--samples", "5"], "--samples 5: moons needs at least 10 points"),
     (["train", "spirals", "--loss", "cross_entropy", "--epochs", "x"], "argument --epochs"),
     (["train", "moons", "--bogus"], "unrecognized arguments: --bogus"),
+    (["train", "moons", "--test-fraction", "0.999", "--samples", "10"], "leave 0 for training and 10 for"),
+    (["train", "moons", "--test-fraction", "0.01", "--samples", "10"], "leave 10 for training and 0 for"),
+    (["train", "moons", "--out", ""], "argument --out: an empty path is not a directory"),
+    (["train", "moons", "--samples", "10000000000"], "at most 1,000,000 points"),
+    (["train", "moons", "--hidden", "2000000"],
+     "MLP(2 -> 2000000 -> 1) has 8,000,001 parameters; training it with batches of 16 needs about 6.9 GiB"),
+    (["train", "digits", "--hidden", "9000,9000", "--batch-size", "1"], "or pass --force"),
     ([], "the following arguments are required: command"),
 ])
 def test_bad_arguments_get_one_line_and_exit_code_2(args: list[str], message: str, capsys) -> None:
@@ -123,6 +133,7 @@ def test_help_and_version(capsys) -> None:
     code, out, _ = run(capsys, "train", "--help")
     assert code == 0 and "--hidden" in out
     assert "  moons    --hidden 16,16 --activation relu --loss hinge --optimizer sgd --lr 0.5" in out
+    assert "exit codes: 0 done, 1 failed (e.g. training diverged), 2 bad arguments, 130 interrupted" in out
     code, out, _ = run(capsys, "--version")
     assert code == 0 and out.startswith("autograd-lite ")
 
@@ -133,6 +144,63 @@ def test_python_dash_m_runs_the_same_command_without_a_traceback() -> None:
     assert result.returncode == 2
     assert result.stderr == ("autograd-lite train: error: argument --lr: 'fast' is not a number "
                              "(see autograd-lite train --help)\n")
+
+
+def test_force_trains_a_network_bigger_than_the_memory_limit(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(cli, "MAX_TRAINING_BYTES", 1000)  # so that a tiny network is "too big"
+    args = ["train", "xor", "--epochs", "1", "--out", str(tmp_path), "--no-progress"]
+    code, _, err = run(capsys, *args)
+    assert code == 2 and "MLP(2 -> 2 -> 1) has 9 parameters; training it with batches of 4 needs" in err
+    code, _, err = run(capsys, *args, "--force")
+    assert code == 0, err
+
+
+def test_ctrl_c_writes_what_there_is_says_so_and_exits_130(tmp_path) -> None:
+    """A real SIGINT, sent to a real process, once training has started."""
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler)\n"  # even if the
+            "from autograd_lite.cli import main; sys.exit(main(sys.argv[1:]))")  # parent ignores SIGINT
+    args = ["train", "moons", "--epochs", "100000", "--backend", "eager", "--out", str(tmp_path)]
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=os.environ | {"PYTHONUNBUFFERED": "1"})
+    timer = threading.Timer(120, proc.kill)  # never hang the suite if the child never gets going
+    timer.start()
+    try:
+        assert proc.stderr is not None
+        seen = b""
+        while b"loss=" not in seen:  # the progress bar after the first batch: training has started
+            chunk = os.read(proc.stderr.fileno(), 4096)
+            assert chunk, seen
+            seen += chunk
+        proc.send_signal(signal.SIGINT)
+        out_bytes, err_bytes = proc.communicate(timeout=120)
+    finally:
+        timer.cancel()
+        proc.kill()
+    out, err = out_bytes.decode(), (seen + err_bytes).decode()
+    assert proc.returncode == 130, err
+    assert "interrupted after " in out and "writing what there is" in out
+    assert err.strip().endswith("finished epochs")  # the last line says why the exit code is 130
+    assert "autograd-lite: interrupted (exit code 130)" in err and "Traceback" not in err
+    assert {"model.json", "history.json", "loss.png"} <= {p.name for p in tmp_path.iterdir()}
+    assert MLP.load(tmp_path / "model.json").sizes == [2, 16, 16, 1]
+
+
+def test_ctrl_c_in_a_callback_is_the_same_path(tmp_path, capsys, monkeypatch) -> None:
+    """fit's KeyboardInterrupt handling, reached in-process: an interrupt in the second epoch."""
+    real_fit = cli.fit
+
+    def fit(*args, **kwargs):
+        def interrupt(epoch: int, history) -> None:
+            if epoch == 1:
+                raise KeyboardInterrupt
+        return real_fit(*args, **kwargs, callback=interrupt)
+
+    monkeypatch.setattr(cli, "fit", fit)
+    code, out, err = run(capsys, "train", "xor", "--out", str(tmp_path), "--no-progress")
+    assert code == 130
+    assert "interrupted after 1 epochs; writing what there is" in out
+    assert "autograd-lite: interrupted (exit code 130); the outputs are those of 1 finished epochs" in err
+    assert len(json.loads((tmp_path / "history.json").read_text())["loss"]) == 1
 
 
 def test_graph_svg_draws_an_example_the_model_still_learns_from(tmp_path, capsys) -> None:

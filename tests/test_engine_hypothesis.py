@@ -1,62 +1,86 @@
-"""Random expression graphs: backward() against central differences and against PyTorch.
+"""Random expression graphs: backward() against PyTorch float64 and against central differences.
 
 A graph is a small program: inputs, then steps that each apply an op to earlier
-nodes (so nodes are reused and graphs are DAGs, not trees). Inputs are kept away
-from kinks (relu, abs at 0) and from overflow, where derivatives are not smooth.
+nodes (so nodes are reused -- shared subexpressions, x * x -- and graphs are DAGs,
+not trees). The steps are every built-in op of `ops.OPS` (a new op is drawn as soon
+as it is written), both kinds of exponent (`x ** c` and `x ** y`), and the ops
+built from primitives (-, /, sqrt, 2 ** x). Inputs are moved into each op's domain
+and kept away from kinks (relu, abs at 0) and from overflow.
+
+`make test` draws a few hundred programs per test; `make test-slow` (the `slow` marker)
+draws 1,500.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from autograd_lite import Value, gradcheck, value_sum
+from autograd_lite.engine import apply
+from autograd_lite.ops import BUILTIN_OPS, OPS
 
 torch = pytest.importorskip("torch")
 
-KINKY = {"relu", "abs"}
+KINKY = {"relu", "abs", "leaky_relu"}  # derivative jumps at 0
+PRIMITIVES = sorted(BUILTIN_OPS)
+
+# How PyTorch computes each primitive. An op missing here (a new one) is computed by its own
+# forward with xp = torch: its derivative rule is still checked against torch's autograd.
+NATIVE: dict[str, Any] = {
+    "add": torch.add, "mul": torch.mul, "div": torch.div, "pow": torch.pow, "powc": torch.pow,
+    "exp": torch.exp, "log": torch.log, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
+    "abs": torch.abs, "sin": torch.sin, "cos": torch.cos, "leaky_relu": torch.nn.functional.leaky_relu,
+    "sum": lambda *xs: torch.stack(xs).sum(),
+    "dot": lambda *wxb: torch.dot(torch.stack(wxb[:len(wxb) // 2]), torch.stack(wxb[len(wxb) // 2:-1]))
+    + wxb[-1],
+}
 
 
-def make_ops(lib: str) -> dict:
-    """The same step in two worlds: our Values, or PyTorch float64 tensors."""
-    if lib == "value":
-        tanh, sig, sin, cos, exp, log = (lambda x: x.tanh(), lambda x: x.sigmoid(), lambda x: x.sin(),
-                                         lambda x: x.cos(), lambda x: x.exp(), lambda x: x.log())
-        relu, absf = (lambda x: x.relu(), abs)
-    else:
-        tanh, sig, sin, cos, exp, log, relu, absf = (torch.tanh, torch.sigmoid, torch.sin, torch.cos,
-                                                     torch.exp, torch.log, torch.relu, torch.abs)
-    return {
-        "add": lambda a, b: a + b,
-        "sub": lambda a, b: a - b,
-        "mul": lambda a, b: a * b,
-        "div": lambda a, b: a / (1 + b * b),
-        "rdiv": lambda a, b: 2 / (1.5 + tanh(b)),
-        "tanh": lambda a, b: tanh(a),
-        "sigmoid": lambda a, b: sig(a),
-        "sin": lambda a, b: sin(a),
-        "cos": lambda a, b: cos(a),
-        "exp": lambda a, b: exp(tanh(a)),
-        "log": lambda a, b: log(a * a + 0.5),
-        "square": lambda a, b: a**2,
-        "cube": lambda a, b: a**3,
-        "sqrt": lambda a, b: (a * a + 1) ** 0.5,
-        "pow": lambda a, b: (a * a + 0.5) ** tanh(b),
-        "rpow": lambda a, b: 1.5 ** tanh(a),
-        "relu": lambda a, b: relu(a),
-        "abs": lambda a, b: absf(a),
-        "neg": lambda a, b: -a,
-    }
+def positive(a, choice: int = 0):  # a * a + 0.5 > 0 in both worlds
+    return a * a + 0.5
 
 
-OPS_BY_LIB = {"value": make_ops("value"), "torch": make_ops("torch")}
+def away_from_zero(a, choice: int):  # |.| >= 0.5, of either sign (not a's: that would jump at 0)
+    return positive(a) * (1 if choice % 2 else -1)
+
+
+# Inputs moved into an op's domain, written with operators so they run on Values and tensors alike.
+DOMAIN = {"log": (positive,), "pow": (positive, None), "div": (None, away_from_zero)}
+EXPONENTS = [0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, 1.5, -0.5]  # x ** c: whole, negative, fractional
+PARAMS: dict[str, list[float]] = {"powc": EXPONENTS, "leaky_relu": [0.01, 0.2]}
+
+# Ops built from primitives (Values and tensors share these operators and methods).
+DERIVED = {
+    "neg": lambda a, b: -a,
+    "sub": lambda a, b: a - b,
+    "rdiv": lambda a, b: 2 / (1.5 + b.tanh()),
+    "sqrt": lambda a, b: positive(a) ** 0.5,
+    "rpow": lambda a, b: 1.5 ** a.tanh(),
+    "square": lambda a, b: a * a,  # the same node twice
+}
+STEPS = PRIMITIVES + sorted(DERIVED)
+
+
+def arity(name: str, k: int) -> int:
+    """How many inputs a step takes; k in 0..2 picks the size of an n-ary op."""
+    if name in DERIVED:
+        return 2
+    params = inspect.signature(OPS[name].forward).parameters.values()
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return 2 * k + 3 if name == "dot" else k + 1  # dot: n weights, n inputs, a bias
+    return len(params) - 1 - OPS[name].has_param  # forward(xp, *inputs, [param])
+
 
 programs = st.tuples(
     st.lists(st.floats(-2.0, 2.0), min_size=1, max_size=4),
-    st.lists(st.tuples(st.sampled_from(sorted(OPS_BY_LIB["value"])), st.integers(0, 99), st.integers(0, 99)),
+    st.lists(st.tuples(st.sampled_from(STEPS), st.lists(st.integers(0, 99), min_size=7, max_size=7),
+                       st.integers(0, 99)),
              min_size=1, max_size=10),
 )
 
@@ -65,16 +89,39 @@ def number(x) -> float:
     return x.data if isinstance(x, Value) else x.detach().item()
 
 
+def step(name: str, args: list, choice: int, lib: str):
+    if name in DERIVED:
+        return DERIVED[name](*args)
+    op = OPS[name]
+    moves = DOMAIN.get(name, ())
+    args = [move(a, choice) if move is not None else a for a, move in zip(args, moves)] + args[len(moves):]
+    param = None
+    if op.has_param:
+        options = PARAMS.get(name, [0.5])
+        param = options[choice % len(options)]
+        if name == "powc" and not param.is_integer():
+            args[0] = positive(args[0])
+        if name == "powc" and param < 0:
+            assume(abs(number(args[0])) > 0.1)
+    if name in KINKY:
+        assume(abs(number(args[0])) > 1e-3)
+    values = [number(a) for a in args] + ([param] if op.has_param else [])
+    assume(op.valid is None or bool(op.valid(*values)))
+    if lib == "value":
+        return apply(op, *args, param=param)
+    extra = (param,) if op.has_param else ()
+    if name in NATIVE:
+        return NATIVE[name](*args, *extra)
+    return op.forward(torch, *args, *extra)
+
+
 def run(program, inputs, lib: str):
     """Evaluate the program; the output mixes in every node so all of them matter."""
     _, steps = program
-    ops = OPS_BY_LIB[lib]
     nodes = list(inputs)
-    for name, i, j in steps:
-        a, b = nodes[i % len(nodes)], nodes[j % len(nodes)]
-        if name in KINKY:
-            assume(abs(number(a)) > 1e-3)
-        out = ops[name](a, b)
+    for name, picks, choice in steps:
+        k = arity(name, choice % 3)
+        out = step(name, [nodes[i % len(nodes)] for i in picks[:k]], choice, lib)
         assume(abs(number(out)) < 1e4)
         nodes.append(out)
     if lib == "value":
@@ -82,12 +129,7 @@ def run(program, inputs, lib: str):
     return nodes[-1] * nodes[0] + sum(nodes[1:], nodes[0])
 
 
-SETTINGS = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
-
-
-@SETTINGS
-@given(programs)
-def test_random_graphs_match_pytorch(program) -> None:
+def check_against_pytorch(program) -> None:
     xs, _ = program
     vs = [Value(x) for x in xs]
     ts = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in xs]
@@ -101,9 +143,7 @@ def test_random_graphs_match_pytorch(program) -> None:
         assert math.isclose(v.grad, expected, rel_tol=1e-9, abs_tol=1e-12), (v.grad, expected)
 
 
-@SETTINGS
-@given(programs)
-def test_random_graphs_match_central_differences(program) -> None:
+def check_against_central_differences(program) -> None:
     xs, _ = program
     # reject programs where a kink (relu, abs at 0) lies within reach of the finite differences
     for shift in (-1e-5, 1e-5):
@@ -111,3 +151,42 @@ def test_random_graphs_match_central_differences(program) -> None:
             moved = [Value(x + shift if i == k else x) for i, x in enumerate(xs)]
             run(program, moved, "value")
     assert gradcheck(lambda *v: run(program, v, "value"), xs, eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+QUICK = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+THOROUGH = settings(QUICK, max_examples=1500)  # >= 1,000 even after hypothesis's own rejections
+
+
+@QUICK
+@given(programs)
+def test_random_graphs_match_pytorch(program) -> None:
+    check_against_pytorch(program)
+
+
+@QUICK
+@given(programs)
+def test_random_graphs_match_central_differences(program) -> None:
+    check_against_central_differences(program)
+
+
+@pytest.mark.slow
+@THOROUGH
+@given(programs)
+def test_many_random_graphs_match_pytorch(program) -> None:
+    check_against_pytorch(program)
+
+
+@pytest.mark.slow
+@THOROUGH
+@given(programs)
+def test_many_random_graphs_match_central_differences(program) -> None:
+    check_against_central_differences(program)
+
+
+def test_every_builtin_op_is_drawn_with_its_arity() -> None:
+    assert set(PRIMITIVES) == set(BUILTIN_OPS) and {"pow", "powc"} <= set(PRIMITIVES)
+    for name in PRIMITIVES:
+        k = arity(name, 1)
+        inputs = [Value(0.7 + 0.1 * i) for i in range(k)]
+        param = PARAMS.get(name, [0.5])[2 % len(PARAMS.get(name, [0.5]))] if OPS[name].has_param else None
+        assert isinstance(apply(OPS[name], *inputs, param=param), Value), name

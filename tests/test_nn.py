@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pickle
 import random
+import tracemalloc
+from pathlib import Path
 
 import pytest
 
@@ -297,12 +300,112 @@ def test_a_pickle_is_never_executed(tmp_path) -> None:
 
 
 def test_huge_files_are_refused_before_reading(tmp_path, monkeypatch) -> None:
-    import autograd_lite.nn as nn
+    import autograd_lite.model_file as nn
 
     monkeypatch.setattr(nn, "MAX_FILE_BYTES", 100)
     path = tmp_path / "big.json"
     path.write_text(json.dumps(good_file()))
     with pytest.raises(ModelFileError, match="too large for a model file"):
+        MLP.load(path)
+
+
+def test_numbers_and_types_that_break_conversion_are_model_file_errors(tmp_path) -> None:
+    base = good_file()
+    for bad, message in [(10**400, "integer of 401 digits, too large for a float"),
+                         ([1.0], "must be a finite number, got [1.0]"),
+                         ({"x": 1}, "must be a finite number")]:
+        data = base | {"layers": [base["layers"][0], base["layers"][1] | {"biases": [bad]}]}
+        path = tmp_path / "bad.json"
+        path.write_text(json.dumps(data))
+        with pytest.raises(ModelFileError, match="layers.1..biases.0.") as info:
+            MLP.load(path)
+        assert message in str(info.value)
+    for field, value in [("nin", 2.0), ("nin", 10**400), ("version", True), ("format", ["x"])]:
+        path.write_text(json.dumps(base | {field: value}))
+        with pytest.raises(ModelFileError, match=field):
+            MLP.load(path)
+
+
+def test_the_number_of_weights_is_capped_before_any_is_built(tmp_path) -> None:
+    path = tmp_path / "model.json"
+    MLP(2, [2, 1], seed=0).save(path)  # 6 + 3 = 9 weights and biases
+    assert MLP.load(path, max_weights=9).num_parameters() == 9
+    with pytest.raises(ModelFileError, match="more than 8 weights and biases .max_weights."):
+        MLP.load(path, max_weights=8)
+    # a 4.5 MB file that declares 2.25 million weights ("0,0,0,..."): refused with little memory used
+    rows = "[" + ",".join(["0"] * 1500) + "]"
+    path.write_text('{"format": "autograd_lite.MLP", "version": 1, "nin": 1500, "layers": [{"activation": '
+                    '"relu", "weights": [' + ",".join([rows] * 1500) + '], "biases": [' +
+                    ",".join(["0"] * 1500) + "]}]}")
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match="more than 2,000,000 weights"):
+            MLP.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * path.stat().st_size  # the parsed JSON only (~4 bytes a byte): no Value was made
+
+
+def test_loading_a_multi_megabyte_model_costs_under_20_bytes_per_file_byte(tmp_path) -> None:
+    path = tmp_path / "model.json"
+    MLP(300, [300, 1], seed=0).save(path)  # 90 601 weights, ~2.4 MB as save writes it
+    size = path.stat().st_size
+    assert size > 2_000_000
+    tracemalloc.start()
+    try:
+        model = MLP.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert model.num_parameters() == 90_601
+    assert peak < 20 * size, f"{peak / size:.1f} bytes of memory per file byte"
+
+
+# --- where save may write ------------------------------------------------------------------
+
+def test_save_through_a_symlink_writes_its_target_and_keeps_the_link(tmp_path) -> None:
+    target, link = tmp_path / "real.json", tmp_path / "link.json"
+    target.write_text("old")
+    link.symlink_to(target)
+    MLP(2, [2, 1], seed=0).save(link)
+    assert link.is_symlink() and link.resolve() == target
+    assert MLP.load(target).state_dict() == MLP(2, [2, 1], seed=0).state_dict()
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to(tmp_path / "new.json")  # a link to a new path: the new file is created
+    MLP(2, [2, 1], seed=0).save(dangling)
+    assert dangling.is_symlink() and (tmp_path / "new.json").is_file()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["dangling.json", "link.json", "new.json", "real.json"]  # no temporary file left
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "device", "empty path", "link to a directory"])
+def test_save_refuses_anything_but_a_regular_file_and_changes_nothing(kind: str, tmp_path,
+                                                                      monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = {"directory": tmp_path / "model.json", "fifo": tmp_path / "fifo", "device": Path("/dev/null"),
+            "empty path": "", "link to a directory": tmp_path / "link"}[kind]
+    if kind == "directory":
+        path.mkdir()  # type: ignore[union-attr]
+        (path / "inside").write_text("kept")  # type: ignore[operator]
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "link to a directory":
+        (tmp_path / "dir").mkdir()
+        path.symlink_to(tmp_path / "dir")  # type: ignore[union-attr]
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    with pytest.raises(ModelFileError, match="not a regular file; a model is only written to a new path"):
+        MLP(2, [2, 1], seed=0).save(path)
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before  # no temporary file either
+    assert Path("/dev/null").is_char_device()
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "fifo"])
+def test_load_refuses_devices_and_fifos_instead_of_reading_forever(path: str, tmp_path) -> None:
+    if path == "fifo":
+        path = str(tmp_path / "fifo")
+        os.mkfifo(path)
+    with pytest.raises(ModelFileError, match="not a model file"):
         MLP.load(path)
 
 

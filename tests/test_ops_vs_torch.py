@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import random
+import warnings
 
 import pytest
 
 from autograd_lite import Value, value_sum
-from autograd_lite.ops import OPS
+from autograd_lite.engine import apply
+from autograd_lite.ops import BUILTIN_OPS, OPS
 
 torch = pytest.importorskip("torch")
 
@@ -127,5 +130,88 @@ def test_value_sum_is_one_node_with_the_gradient_of_chained_adds() -> None:
 
 
 def test_every_op_in_the_table_is_tested() -> None:
-    tested = {"add", "mul", "sum", "powc", "pow", "leaky_relu", "dot"} | set(UNARY)  # dot: test_dot.py
+    tested = {"add", "mul", "sum", "powc", "pow", "leaky_relu", "dot"} | set(UNARY) | set(BINARY)
     assert set(OPS) <= tested, set(OPS) - tested
+
+
+# --- nan and inf: every op, values and gradients, as PyTorch float64 -----------------------
+
+NATIVE = {
+    "add": torch.add, "mul": torch.mul, "div": torch.div, "pow": torch.pow, "powc": torch.pow,
+    "exp": torch.exp, "log": torch.log, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
+    "abs": torch.abs, "sin": torch.sin, "cos": torch.cos, "leaky_relu": torch.nn.functional.leaky_relu,
+    "sum": lambda *xs: torch.stack(xs).sum(),
+    "dot": lambda w, x, b: w * x + b,  # one weight, one input, the bias
+}
+ARITY = {"sum": 3, "dot": 3}
+PARAMS = {"powc": [0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, -0.5], "leaky_relu": [0.1]}
+SPECIAL = [math.nan, math.inf, -math.inf]
+
+
+def same(ours: float, theirs: float) -> bool:
+    return (math.isnan(ours) and math.isnan(theirs)) or ours == theirs or close(ours, theirs)
+
+
+def nonfinite_cases():
+    for name in sorted(BUILTIN_OPS):
+        n = ARITY.get(name, OPS[name].forward.__code__.co_argcount - 1 - OPS[name].has_param)
+        for param in PARAMS.get(name, [None]):
+            for slot in range(n):
+                for special in SPECIAL:
+                    inputs = [special if i == slot else (1.5, 0.7, 0.3)[i] for i in range(n)]
+                    label = f"{name}{inputs}" + ("" if param is None else f"-{param}")
+                    yield pytest.param(name, inputs, param, id=label)
+
+
+@pytest.mark.parametrize(("name", "inputs", "param"), list(nonfinite_cases()))
+def test_nan_and_inf_propagate_like_pytorch(name: str, inputs: list[float], param) -> None:
+    op = OPS[name]
+    ts = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in inputs]
+    tout = NATIVE[name](*ts, *([param] if op.has_param else []))
+    vs = [Value(x) for x in inputs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the engine prints no NumPy warning on the way
+        try:
+            out = apply(op, *vs, param=param)
+        except op.error:  # only a real domain error: log(-inf), (-inf) ** 0.5 (torch: nan)
+            assert not any(math.isnan(x) for x in inputs), "nan must propagate, never raise"
+            # -inf is refused where a huge negative number is: (-inf) ** 0.7 as (-1e300) ** 0.7
+            # (torch says inf for a tensor exponent 0.7, but nan for 0.5, its sqrt)
+            stand_in = [math.copysign(1e300, x) if math.isinf(x) else x for x in inputs]
+            assert math.isnan(tout.item()) or not op.valid(*stand_in, *([param] if op.has_param else []))
+            return
+        assert same(out.data, tout.item()), (out.data, tout.item())
+        out.backward()
+    tout.backward()
+    for v, t in zip(vs, ts):
+        assert same(v.grad, t.grad.item()), (v.grad, t.grad.item())
+
+
+def test_the_reported_cases() -> None:
+    assert math.isnan(Value(math.nan).exp().data)  # was OverflowError "inputs above ~709.78"
+    assert math.isnan(Value(math.nan).relu().data)  # was 0.0
+    assert math.isnan(Value(math.inf).sin().data)  # was a bare "math domain error"
+    x = Value(0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (x**0).backward()
+    assert x.grad == 0.0  # was nan, with a NumPy RuntimeWarning
+    assert (Value(0.3) / Value(0.1)).data == 0.3 / 0.1 == 2.9999999999999996  # was 3.0
+
+
+@pytest.mark.parametrize("zero", [0.0, -0.0])
+def test_division_by_zero_keeps_its_message(zero: float) -> None:
+    with pytest.raises(ZeroDivisionError, match=r"division by zero: 'a' \(= 1.5\) / -?0.0; the divisor must"):
+        Value(1.5, label="a") / Value(zero)
+
+
+def test_division_is_one_correctly_rounded_node() -> None:
+    rng = random.Random(13)
+    for _ in range(5000):
+        a = rng.uniform(-1, 1) * 10 ** rng.randint(-30, 30)
+        b = rng.uniform(-1, 1) * 10 ** rng.randint(-30, 30)
+        assert (Value(a) / Value(b)).data == a / b  # bit for bit, as Python and torch
+        assert (a / Value(b)).data == a / b and (Value(a) / b).data == a / b
+    q = Value(1.0, label="x") / Value(4.0, label="y")
+    assert q._op == "/" and [p.label for p in q._prev] == ["x", "y"]  # one node, drawn as /
+    assert OPS["div"].local_text == ("1 / {1}", "-{0} / {1}²")  # what the ledger writes

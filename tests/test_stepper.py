@@ -135,7 +135,7 @@ def test_a_dot_node_ledger_names_the_matching_input() -> None:
 
 
 def test_every_op_has_a_formula_for_each_input() -> None:
-    for op in OPS.values():
+    for op in (OPS[name] for name in sorted(BUILTIN_OPS)):  # (define_op ops of other tests: no formula)
         texts = op.local_text
         assert texts, op.name
         if callable(texts):
