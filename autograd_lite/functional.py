@@ -25,6 +25,7 @@ function then differentiates.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeAlias
@@ -83,7 +84,7 @@ def hvp(f: Callable[..., Value], x: Tree, v: Tree) -> Tree:
     One backward pass through the gradient's graph: d/dx (grad f(x) . v).
     Returns the product, in x's shape (torch.autograd.functional.hvp also returns f(x)).
     """
-    nested = _depth > 0 or _contains_value((x, v))
+    nested = _calling.depth > 0 or _contains_value((x, v))
     xs = _to_values(x)
     with _inside():
         gs, vs = _leaves(grad(f)(xs)), _leaves(v)
@@ -124,22 +125,25 @@ def _prepare(argnums: Argnums, args: tuple[Tree, ...], kwargs: dict[str, Any], w
     for i in nums:
         _check_tree(args[i], i, who)
         values[i] = _to_values(args[i])
-    return nums, _depth > 0 or _contains_value([*args, *kwargs.values()]), values
+    return nums, _calling.depth > 0 or _contains_value([*args, *kwargs.values()]), values
 
 
-_depth = 0  # how many of these functions are calling their f right now
+class _Calling(threading.local):  # per thread, like engine.state's modes
+    depth = 0  # how many of these functions are calling their f right now
+
+
+_calling = _Calling()
 
 
 @contextmanager
 def _inside() -> Iterator[None]:
     """While f runs, a grad() inside it (even of a closure over f's Values) must return Values."""
-    global _depth
-    _depth += 1
+    _calling.depth += 1
     try:
         with enable_grad():  # f's graph is recorded even inside no_grad(), as torch.func does
             yield
     finally:
-        _depth -= 1
+        _calling.depth -= 1
 
 
 def _arrange(argnums: Argnums, nums: tuple[int, ...], args: list[Tree], flat: list[Any]) -> Tree:
