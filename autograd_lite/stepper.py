@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from autograd_lite.stepper_html import stepper_html
 from autograd_lite.stepper_steps import BoxStep, Step, backward_steps, group_steps
 from autograd_lite.viz_base import Drawing, DrawOptions, GraphvizNotFound, Moment, grad_scale, save
 from autograd_lite.viz_collapse import box_title, plan
@@ -205,8 +206,6 @@ class Stepper:
 
     def html(self, *, full_page: bool = True, **draw_options: Any) -> str:
         """A self-contained page (or, full_page=False, a fragment for a notebook) playing the steps."""
-        from autograd_lite.stepper_html import stepper_html
-
         return stepper_html(self, full_page=full_page, **draw_options)
 
     def save(self, path: str | Path, **draw_options: Any) -> Path:
