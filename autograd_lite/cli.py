@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from autograd_lite import data as datasets
+from autograd_lite.backend import BACKENDS
 from autograd_lite.engine import Value, no_grad
 from autograd_lite.losses import CORRECT, LOSSES
 from autograd_lite.nn import ACTIVATIONS, MLP
@@ -107,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--test-fraction", type=_fraction, default=0.2, help="share held out for tests (0.2)")
     train.add_argument("--seed", type=int, default=0, help="seed for data, weights and batches (0)")
     train.add_argument("--out", type=_directory, help="output directory (default: autograd-lite-DATASET)")
-    train.add_argument("--backend", choices=["auto", "eager", "tape"], default="auto",
+    train.add_argument("--backend", choices=list(BACKENDS), default="auto",
                        help="how batches are computed: eager Values, the batched NumPy tape, or auto "
                             "(the tape when it can replay the model, else eager)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")

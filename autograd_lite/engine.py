@@ -62,6 +62,16 @@ class _State(threading.local):
 state = _State()
 
 
+class RecordingError(RuntimeError):
+    """A Value's number was read while a tape records (float(v), v > 0, ...): the replay would reuse it.
+
+    `reason` says what was read; the message adds `fix`, the recorder's advice (state.recording)."""
+
+    def __init__(self, reason: str, fix: str | None = None) -> None:
+        super().__init__(f"{reason}. {fix}" if fix else reason)
+        self.reason = reason
+
+
 class _OpName:
     """`node._op`, micrograd's name for how a node was made: the rule's symbol ('+', 'tanh', and
     '**2' for a power by a number, as micrograd writes it), '' for a leaf. A node made with
@@ -156,8 +166,8 @@ class Value:
 
     def __float__(self) -> float:
         if state.recording is not None:  # a number taken out of the graph is the same in every replay
-            raise RuntimeError(f"float({describe(self)}) while recording a tape: the replay would use this "
-                               f"example's number for every example. {state.recording}")
+            raise RecordingError(f"float({describe(self)}) while recording a tape: the replay would use this "
+                                 f"example's number for every example", state.recording)
         return self.data
 
     # --- arithmetic: primitives -----------------------------------------------------
@@ -560,7 +570,7 @@ def _data(x: Operand) -> float:
 def _compared(a: Value, b: Operand) -> float:
     """The number `a` is compared with; an error while a tape records."""
     if state.recording is not None:
-        raise RuntimeError(
+        raise RecordingError(
             f"comparing {describe(a)} with {describe(b)} while recording a tape: the replay "
-            f"would repeat this branch for every example. {state.recording}")
+            f"would repeat this branch for every example", state.recording)
     return _data(b)

@@ -4,7 +4,9 @@ Every loss is written with engine ops only (+, *, log, exp, relu, abs, ...), so 
 gradient comes from the derivative rules in ops.py and is never written here.
 
 Each loss takes ONE example: the model's output (a Value, or a list of Values for
-a model with several outputs) and the target (plain numbers). Element-wise losses
+a model with several outputs) and the target (plain numbers, or Values: mse and the
+cross-entropies of probabilities then keep them in the graph, which is how the tape
+replays real-valued targets). Element-wise losses
 (mse, binary_cross_entropy, bce_with_logits, hinge) average over the outputs, as
 PyTorch's default reduction='mean' does; `train.batch_loss` averages over a batch.
 """
@@ -16,10 +18,11 @@ import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from autograd_lite.engine import Value, describe, value_sum
+from autograd_lite import ops
+from autograd_lite.engine import Value, apply, describe, value_sum
 
 Output = Value | Sequence[Value]
-Target = float | Sequence[float]
+Target = float | Value | Sequence[float | Value]
 Loss = Callable[[Any, Any], Value]
 
 #: binary_cross_entropy never takes the log of anything smaller than this.
@@ -43,11 +46,11 @@ def binary_cross_entropy(probability: Output, target: Target, eps: float = EPS) 
     """
     terms = []
     for p, t in _pairs(probability, target, "binary_cross_entropy"):
-        _check_target(t, "binary_cross_entropy")
+        _check_target(_data(t), "binary_cross_entropy")
         if not 0.0 <= p.data <= 1.0:
             raise ValueError(f"binary_cross_entropy: the prediction {describe(p)} is not a probability in "
                              "[0, 1]; apply .sigmoid() to the output, or use bce_with_logits on raw scores")
-        if t == 1:  # only the first term is left: -log(p)
+        if t == 1:  # only the first term is left: -log(p) (a Value target is never == 1: both terms)
             terms.append(-_log_at_least(p, eps))
         elif t == 0:  # only the second: -log(1 - p)
             terms.append(-_log_at_least(1 - p, eps))
@@ -65,7 +68,7 @@ def bce_with_logits(logit: Output, target: Target) -> Value:
     """
     terms = []
     for z, t in _pairs(logit, target, "bce_with_logits"):
-        _check_target(t, "bce_with_logits")
+        _check_target(_data(t), "bce_with_logits")
         magnitude = abs(z)
         softplus = (z + magnitude) * 0.5 + (1 + (-magnitude).exp()).log()
         terms.append(softplus - t * z if t != 0 else softplus)
@@ -79,7 +82,8 @@ def hinge(score: Output, target: Target) -> Value:
     once the score is on the right side with a margin of at least 1.
     """
     terms = []
-    for s, y in _pairs(score, target, "hinge"):
+    for s, label in _pairs(score, target, "hinge"):
+        y = _data(label)  # a class: it picks the sign (the tape passes labels as plain numbers)
         if y not in (-1, 0, 1):
             raise ValueError(f"hinge: labels must be +1 or -1 (or 0 for the negative class), got {y!r}")
         sign = 1.0 if y == 1 else -1.0
@@ -129,6 +133,11 @@ LOSSES: dict[str, Loss] = {
 }
 
 
+#: Losses that use their targets in arithmetic only, never to pick the graph, so they take
+#: Values as targets too: a tape passes them as inputs, one recording for every target.
+VALUE_TARGETS: frozenset[Loss] = frozenset({mse, binary_cross_entropy, bce_with_logits})
+
+
 # --- is a prediction right? (for accuracy; works on plain numbers) ------------------------
 
 def _binary(threshold: float) -> Callable[[Any, Any], bool]:
@@ -160,7 +169,7 @@ CORRECT: dict[Callable[..., Value], Callable[[Any, Any], bool]] = {
 
 # --- helpers ----------------------------------------------------------------------------
 
-def _pairs(output: Any, target: Any, loss: str) -> list[tuple[Value, float]]:
+def _pairs(output: Any, target: Any, loss: str) -> list[tuple[Value, float | Value]]:
     outputs, targets = _items(output), _items(target)
     if len(outputs) != len(targets):
         raise ValueError(f"{loss}: {len(outputs)} outputs but {len(targets)} targets; "
@@ -171,12 +180,16 @@ def _pairs(output: Any, target: Any, loss: str) -> list[tuple[Value, float]]:
     return [(o, _number(t, loss)) for o, t in zip(values, targets)]
 
 
-def _number(t: Any, loss: str) -> float:
-    if isinstance(t, Value):
-        t = t.data  # a target is data, not something to differentiate
-    if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t):
+def _number(t: Any, loss: str) -> float | Value:
+    """A target as a float, or the Value it is (kept in the graph: the tape's targets are Values)."""
+    x = t.data if isinstance(t, Value) else t
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x):
         raise ValueError(f"{loss}: the target must be a finite number, got {t!r}")
-    return float(t)
+    return t if isinstance(t, Value) else float(t)
+
+
+def _data(t: float | Value) -> float:
+    return t.data if isinstance(t, Value) else t
 
 
 def _check_target(t: float, loss: str) -> None:
@@ -186,8 +199,9 @@ def _check_target(t: float, loss: str) -> None:
 
 
 def _log_at_least(x: Value, eps: float) -> Value:
-    """log(x), with x shifted up to eps when smaller (see binary_cross_entropy)."""
-    return (x + (eps - x.data) if x.data < eps else x).log()
+    """log(x), with x shifted up to eps when smaller (see binary_cross_entropy): an op, so the
+    graph is the same for every x, and a tape replays it."""
+    return apply(ops.AT_LEAST, x, param=eps).log()
 
 
 def _shifted(logits: Sequence[Value], where: str) -> list[Value]:

@@ -236,6 +236,14 @@ LEAKY_RELU = rule("leaky_relu", "LeakyReLU",
                   lambda xp, out, x, s: (xp.where(x > 0, 1.0, s),),
                   has_param=True, local_text=("(1 if {0} > 0 else {param})",))
 
+# at_least(x, lo) = max(x, lo): x, shifted up to lo where it is below. The shift counts as a
+# constant (it keeps a log finite; it is not something to learn), so d/dx = 1 everywhere:
+# binary_cross_entropy's log(at_least(p, 1e-12)) keeps the slope 1/1e-12 at p = 0, as PyTorch's BCELoss.
+AT_LEAST = rule("at_least", "max(·, lo)",
+                lambda xp, x, lo: xp.where(x < lo, lo, x),  # (a nan stays nan)
+                lambda xp, out, x, lo: (xp.ones_like(x),),
+                has_param=True, local_text=("1",))
+
 # d/dx |x| = sign(x) (0 at the kink, as PyTorch)
 ABS = rule("abs", "abs",
            lambda xp, x: xp.abs(x),

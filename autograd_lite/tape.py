@@ -7,8 +7,8 @@ array: row i holds node i's value for every example of the batch, one example
 per column. Then replay it:
 
 * forward: each op runs on whole rows, ``op.forward(numpy, ...)``, and all the
-  same-op nodes of one level of the graph (e.g. the 256 products w*h of a
-  16x16 layer) run in one NumPy call;
+  same-op nodes of one level of the graph run in one NumPy call -- the neurons of
+  a layer (dot nodes reading the same inputs) as one matrix product W @ X;
 * backward: the chain rule ``grad[parent] += local * grad[node]`` on whole rows,
   with the local derivatives from ``op.local_grads(numpy, ...)`` -- the same
   rules in ops.py that eager backward uses; no derivative is written here.
@@ -19,7 +19,8 @@ per column. Then replay it:
 
 `run` gives every leaf the gradient that eager backward of the batch's mean loss,
 ``(value_sum([f(x_i, y_i) for each i]) / B).backward()``, would give it (sum
-instead of mean with ``reduction="sum"``). The leaves (parameters, and numbers
+instead of mean with ``reduction="sum"``), except the numbers made while recording
+(Constants, like the 2 in 2*x), which get none. The leaves (parameters, and numbers
 like the 2 in 2*x) are read again at every run, so the replay sees each
 optimizer step. The inputs are the tape's: fn gets one Value per input number.
 
@@ -40,15 +41,13 @@ from __future__ import annotations
 
 import functools
 import inspect
-import warnings
-import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
 from autograd_lite import engine
-from autograd_lite.engine import Value, describe, topological_order
+from autograd_lite.engine import RecordingError, Value, describe, topological_order
 from autograd_lite.tape_replay import Program, Trace, differences
 
 HINT = ("A tape records one graph and replays it for every example, so the function must not look at "
@@ -57,7 +56,12 @@ HINT = ("A tape records one graph and replays it for every example, so the funct
 
 
 class TapeError(RuntimeError):
-    """The function cannot be replayed: its graph depends on the example's values."""
+    """The function cannot be replayed: its graph depends on the example's values, or it has nodes
+    without a rule. `reason` says what went wrong; the message adds `fix` (HINT by default)."""
+
+    def __init__(self, reason: str, fix: str = HINT) -> None:
+        super().__init__(f"{reason}. {fix}" if fix else reason)
+        self.reason = reason
 
 
 class Tape:
@@ -78,6 +82,7 @@ class Tape:
         self.program: Program | None = None  # all the recordings, laid out for NumPy
         self.max_recordings = 64
         self._layout: list[tuple[int, ...]] | None = None
+        self._key_of: dict[Any, Any] = {}
         try:
             self._names = list(inspect.signature(fn).parameters)
         except (TypeError, ValueError):
@@ -118,16 +123,15 @@ class Tape:
         if seed is not None and program.shape is not None and not isinstance(program.shape, tuple):
             raise TypeError(f"Tape.run needs fn to return a loss (a Value), or (loss, output); it "
                             f"returns a list of {program.shape} Values: use Tape.forward for outputs")
-        outputs = np.empty((len(next(iter(program.outputs.values()))), data.size), dtype=np.intp)
-        for key, rows in data.groups.items():  # each example's outputs, from its own recording
-            outputs[:, rows] = program.outputs[key].reshape(-1, 1)
+        keys, which = data.keyed  # each example's outputs, from its own recording
+        outputs = np.array([program.outputs[key] for key in keys])[which].T
         examples = np.arange(data.size)
         with np.errstate(all="ignore"):
-            values, saved = program.forward(program.leaf_values(data.size), data.inputs, examples,
-                                            keep=seed is not None)
+            params = program.parameters()
+            values, saved = program.forward(params, data.inputs, examples, keep=seed is not None)
             if seed is not None:
-                grads = program.backward(values, saved, seed, outputs[0], examples)
-                for leaf, grad in zip(program.leaves, grads[:program.first_input].sum(axis=1).tolist()):
+                grads = program.backward(values, saved, params, seed, outputs[0], examples)
+                for leaf, grad in zip(program.learned_leaves, grads[program.learned].tolist()):
                     leaf.grad += grad  # leaves accumulate, as in eager backward
         return values[outputs, examples], program.shape
 
@@ -154,7 +158,7 @@ class Tape:
         elif layout != self._layout:
             raise ValueError(f"Tape: this batch's rows have shapes {layout}, but the tape was recorded with "
                              f"{self._layout}; record a new tape for a different model or data")
-        return _Batch(arrays, self.static)
+        return _Batch(arrays, self.static, self._key_of)
 
     def _name(self, i: int) -> str:
         return self._names[i] if i < len(self._names) else f"arg{i}"
@@ -162,10 +166,11 @@ class Tape:
     # --- recording ------------------------------------------------------------------------
     def _program(self, batch: _Batch) -> Program:
         """The program for every static value in the batch: new ones are recorded (and checked)."""
-        new = {key: rows for key, rows in batch.groups.items() if key not in self.traces}
+        new = {key: batch.groups[key] for key in batch.keyed[0] if key not in self.traces}
         if len(self.traces) + len(new) > self.max_recordings:
             raise TapeError(f"the static arguments take more than {self.max_recordings} different values, "
-                            f"and each needs its own recording: pass them as Values instead (not static)")
+                            f"and each needs its own recording",
+                            fix="Pass them as Values instead (not static).")
         for key, rows in new.items():
             first = int(rows[0])
             trace = self._trace(batch, first)
@@ -174,7 +179,7 @@ class Tape:
                 difference, changed = differences(trace, again)
                 if difference is not None:
                     raise TapeError(f"example {other} of the batch builds a different graph from example "
-                                    f"{first}: {difference}. {HINT}")
+                                    f"{first}: {difference}")
                 if changed:
                     _check_shift_only(Program({key: trace}, len(batch.inputs)), batch, (first, other),
                                       changed, set(again.order))
@@ -200,10 +205,8 @@ class Tape:
         state.recording, state.grad_enabled = HINT, True
         try:
             result = self.fn(*args)
-        except RuntimeError as error:
-            if HINT in str(error):
-                raise TapeError(str(error)) from error
-            raise
+        except RecordingError as error:
+            raise TapeError(error.reason) from error
         finally:
             state.recording, state.grad_enabled = previous
         outputs, shape = _outputs(result)
@@ -215,8 +218,9 @@ class Tape:
         closure = next((node for node in order if node._rule is None and node._prev), None)
         if closure is not None:  # the replay runs ops.py's rules on NumPy rows; a closure has none
             raise TapeError(f"{describe(closure)} was made with micrograd's constructor and a _backward "
-                            "closure, which the tape cannot replay on NumPy rows: define the op with "
-                            "define_op (its rule then works on the tape), or train without a tape")
+                            "closure, which the tape cannot replay on NumPy rows",
+                            fix="Define the op with define_op (its rule then works on the tape), or build "
+                                "it from autograd_lite's ops, or train without a tape (backend='eager')")
         return Trace(order, inputs, outputs, shape)
 
     def _check_rows(self, batch: _Batch, rows: np.ndarray) -> list[int]:
@@ -228,89 +232,12 @@ class Tape:
         return list(dict.fromkeys(p for p in picks if p != rows[0]))[:self.checks]
 
 
-# --- fit's backends (see train.BACKENDS): same contract as train.eager_gradients ---------------
-
-_TAPES: weakref.WeakKeyDictionary[Any, dict[Any, Tape | str]] = weakref.WeakKeyDictionary()
-
-
-def tape_gradients(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any],
-                   loss: Callable[[Any, Any], Value]) -> tuple[float, list[Any]]:
-    """Add d(mean loss)/dp to every parameter's .grad with a tape; return (mean loss, outputs).
-
-    One tape per (model, loss), recorded on the first batch. Whole-number targets (class
-    labels) are `static`: the loss gets them as plain numbers, one recording per label.
-    Raises TapeError when the loss or the model cannot be replayed.
-    """
-    return _with_tape(model, xs, ys, loss, lambda tape, batch: tape.run(batch))
-
-
-def tape_loss(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any],
-              loss: Callable[[Any, Any], Value]) -> tuple[float, list[Any]]:
-    """(mean loss, outputs) over a dataset with the same tape as tape_gradients; no gradients."""
-    def mean_and_outputs(tape: Tape, batch: Any) -> tuple[float, np.ndarray]:
-        losses, outputs = tape.forward(batch)
-        return float(np.mean(losses)), outputs
-    return _with_tape(model, xs, ys, loss, mean_and_outputs)
-
-
-def _with_tape(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any],
-               loss: Callable[[Any, Any], Value], use: Callable[[Tape, Any], Any]) -> tuple[float, list[Any]]:
-    targets = np.asarray(ys)
-    whole = targets.dtype.kind in "iub" or (targets.dtype.kind == "f" and bool(np.all(targets % 1 == 0)))
-    tapes = _TAPES.setdefault(model, {})
-    tape = tapes.get((loss, whole))
-    if isinstance(tape, str):  # this model and loss failed before
-        error = TapeError(tape)
-        error.known = True  # type: ignore[attr-defined]
-        raise error
-    if tape is None:
-        model_ref = weakref.ref(model)  # the tape must not keep its model (the cache's key) alive
-
-        def example_loss(x: Any, y: Any) -> tuple[Value, Any]:
-            output = model_ref()(x)  # type: ignore[misc]
-            return loss(output, y), output
-        example_loss.__name__ = f"{getattr(loss, '__name__', 'loss')}(model(x), y)"
-        tape = Tape(example_loss, static=[1] if whole else [])
-    batch = (np.asarray(xs, dtype=float), targets.astype(int) if whole else targets)
-    try:
-        mean, outputs = use(tape, batch)
-    except TapeError as error:
-        tapes[(loss, whole)] = str(error)
-        raise
-    tapes[(loss, whole)] = tape
-    return mean, outputs.tolist()
-
-
-def auto_gradients(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any],
-                   loss: Callable[[Any, Any], Value]) -> tuple[float, list[Any]]:
-    """fit's "auto" backend: the tape when it can replay the model and loss, else eager (with a warning).
-
-    A batch whose replay fails with a maths error is redone eagerly: the tape replays the graph of
-    its first batch, so a loss that reads .data (binary_cross_entropy clamps p away from 0 and 1)
-    can take a different path on a later batch. Eager raises its own error if the maths is bad.
-    """
-    from autograd_lite.train import eager_gradients  # here: train imports this module
-
-    parameters = list(model.parameters()) if hasattr(model, "parameters") else []
-    before = [p.grad for p in parameters]
-    try:
-        return tape_gradients(model, xs, ys, loss)
-    except TapeError as error:
-        if not getattr(error, "known", False):
-            warnings.warn(f"the tape cannot replay this model and loss, so training is eager (slower): "
-                          f"{str(error).split(HINT)[0].strip()}", stacklevel=3)
-    except (ValueError, OverflowError, FloatingPointError, ZeroDivisionError):
-        pass  # this batch only: the next one tries the tape again
-    for p, grad in zip(parameters, before):
-        p.grad = grad  # nothing half-added by the failed replay
-    return eager_gradients(model, xs, ys, loss)
-
-
 class _Batch:
     """The arguments of a batch: non-static numbers as one array (inputs, batch), static ones as rows."""
 
-    def __init__(self, arrays: list[np.ndarray], static: frozenset[int]) -> None:
+    def __init__(self, arrays: list[np.ndarray], static: frozenset[int], key_of: dict[Any, Any]) -> None:
         self.arrays = arrays
+        self.key_of = key_of  # a static row (its bytes) -> its key, kept by the tape from batch to batch
         self.size = len(arrays[0])
         self.static = static
         numeric = [a.reshape(self.size, -1) for i, a in enumerate(arrays) if i not in static]
@@ -319,13 +246,34 @@ class _Batch:
     @functools.cached_property
     def groups(self) -> dict[tuple[Any, ...], np.ndarray]:
         """Examples by the values of their static arguments (one recording each)."""
+        keys, which = self.keyed
+        return {key: np.flatnonzero(which == k) for k, key in enumerate(keys)}
+
+    @functools.cached_property
+    def keyed(self) -> tuple[list[tuple[Any, ...]], np.ndarray]:
+        """The distinct values of the static arguments, and for each example the number of its own."""
         if not self.static:
-            return {(): np.arange(self.size)}
-        columns = [[_frozen(x) for x in a.tolist()] for i, a in enumerate(self.arrays) if i in self.static]
-        groups: dict[tuple[Any, ...], list[int]] = {}
-        for example, key in enumerate(zip(*columns)):
-            groups.setdefault(key, []).append(example)
-        return {key: np.array(rows) for key, rows in groups.items()}
+            return [()], np.zeros(self.size, dtype=np.intp)
+        static = [a for i, a in enumerate(self.arrays) if i in self.static]
+        if len(static) == 1 and static[0].ndim == 1 and static[0].dtype.kind in "biu":  # class labels
+            labels, inverse = np.unique(static[0], return_inverse=True)
+            return [(label,) for label in labels.tolist()], inverse.reshape(-1)
+        if all(a.dtype.kind in "biuf" for a in static):  # numbers: find each row's key by its bytes
+            joined = np.ascontiguousarray(np.concatenate([a.reshape(self.size, -1).astype(float)
+                                                          for a in static], axis=1))
+            rows = joined.view(np.dtype((np.void, 8 * joined.shape[1]))).ravel().tolist()
+        else:
+            rows = list(zip(*[[_frozen(x) for x in a.tolist()] for a in static]))
+        seen: dict[Any, int] = {}
+        inverse = np.array([seen.setdefault(row, len(seen)) for row in rows], dtype=np.intp)
+        first = np.zeros(len(seen), dtype=np.intp)
+        first[inverse[::-1]] = np.arange(self.size)[::-1]  # each distinct row's first example
+        number: dict[tuple[Any, ...], int] = {}  # (0.0 and -0.0 have different bytes but are one key)
+        for row, e in zip(seen, first.tolist()):
+            if row not in self.key_of:
+                self.key_of[row] = tuple(_frozen(a[e].tolist()) for a in static)
+        renumber = np.array([number.setdefault(self.key_of[row], len(number)) for row in seen], dtype=np.intp)
+        return list(number), renumber[inverse.reshape(-1)]
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -371,19 +319,21 @@ def _check_shift_only(program: Program, batch: _Batch, examples: tuple[int, int]
     either recording: the same outputs and parameter gradients (the parameters are the leaves
     both recordings share), or TapeError."""
     example, other = examples
-    columns = np.array(examples)
     (loss_rows,) = program.outputs.values()
     rows = np.array([program.leaf_row[program.same_as[a]] for a, _ in changed], dtype=np.intp)
     parameters = np.array([leaf in shared for leaf in program.leaves], dtype=bool)
     results = []
     for numbers in ([a.data for a, _ in changed], [b.data for _, b in changed]):
-        leaves = program.leaf_values(2)
-        leaves[rows] = np.array(numbers).reshape(-1, 1)
+        params = program.parameters()
+        params[rows] = numbers
         try:
-            with np.errstate(all="ignore"):
-                values, saved = program.forward(leaves, batch.inputs[:, columns], columns, keep=True)
-                grads = program.backward(values, saved, 1.0, loss_rows[[0, 0]], columns)
-            results.append(np.concatenate([values[loss_rows], grads[:program.first_input][parameters]]))
+            found = []
+            for column in map(np.array, ([example], [other])):  # one at a time: gradients per example
+                with np.errstate(all="ignore"):
+                    values, saved = program.forward(params, batch.inputs[:, column], column, keep=True)
+                    grads = program.backward(values, saved, params, 1.0, loss_rows[:1], column)
+                found += [values[loss_rows, 0], grads[parameters]]
+            results.append(np.concatenate(found))
         except (ValueError, OverflowError):
             results.append(np.full(1, np.nan))
     scale = 1e-9 * (1.0 + np.nanmax(np.abs(results[0]), initial=0.0))
@@ -392,4 +342,4 @@ def _check_shift_only(program: Program, batch: _Batch, examples: tuple[int, int]
         raise TapeError(f"example {other} of the batch has a constant {describe(b)} where example {example} "
                         f"has {describe(a)}: it was computed from the example's values (e.g. from .data), "
                         f"and the results depend on it, so a replay using {a.data!r} for every example would "
-                        f"be wrong. {HINT}")
+                        f"be wrong")

@@ -8,19 +8,35 @@ w*h of a 16x16 layer). Forward calls each op's ``forward(numpy, ...)`` on whole 
 backward applies the chain rule, ``grad[parent] += local * grad[node]``, with the
 local derivatives from ``local_grads(numpy, ...)`` -- the rules in ops.py that eager
 backward uses. See tape.py for recording and the public API.
+
+Two kinds of group use what their rule says instead of calling it: a layer's dot nodes
+are matrix products (tape_layers.py), and a sum, whose local derivatives are all 1, adds
+its inputs in one call and hands its grad to each of them. The leaves' numbers are read
+into one vector per run, and their gradients come back as one vector. Nodes that depend
+on no input (an L2 term) are computed once, in column 0.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from autograd_lite import engine
+from autograd_lite import engine, ops
 from autograd_lite.engine import Constant, Value, describe
 from autograd_lite.ops import Op
+from autograd_lite.tape_layers import (
+    GroupKey,
+    Layer,
+    layer_backward,
+    layer_forward,
+    layer_inputs,
+    leaf_order,
+    slice_or_rows,
+)
 
 
 @dataclass
@@ -41,10 +57,15 @@ class Group:
     start: int
     stop: int
     parents: np.ndarray  # (arity, nodes): the rows of each node's inputs
-    param: tuple[np.ndarray, ...]  # () or the ops' plain-number parameters, shape (nodes, 1)
-    scatter: list[tuple[np.ndarray, np.ndarray]]  # (parent rows, their edges), see _scatter
+    param: tuple[Any, ...]  # () or the ops' plain-number parameter: one float, or (nodes, 1) of them
+    sources: list[slice | np.ndarray] | None  # parents[k] (a slice when contiguous); None: gather all
+    targets: list[slice | np.ndarray | None]  # the same, where backward adds; None: only constants
+    scatter: list[tuple[np.ndarray, np.ndarray]] | None  # see _scatter; None: no row is read twice
     nodes: list[Value]  # as recorded, for error messages
     once: bool  # the nodes depend on no input (e.g. an L2 term): computed once, not per example
+    distinct: bool  # no row is the input of two edges
+    spread: bool = True  # (once) some per-example node reads them: their grads are in every column
+    layer: Layer | None = None
 
 
 class Program:
@@ -55,6 +76,10 @@ class Program:
     parents, or the same constant), so the model is laid out once and each recording adds
     only its own tail (its loss). Every example runs every row; each one's outputs are
     read from its own recording's rows (`outputs[key]`).
+
+    The leaves' numbers are read into one vector per run (`parameters`), laid out so that
+    each layer's weights are a contiguous block (a matrix without a copy); only the leaves
+    that per-example ops read are spread over the columns of the (rows, batch) array.
     """
 
     def __init__(self, traces: dict[Any, Trace], n_inputs: int) -> None:
@@ -69,88 +94,113 @@ class Program:
                 same_as.setdefault(node, kept.setdefault(("input", k), node))
         nodes = list(kept.values())  # parents first: each trace's order is topological
         inputs = {node: what[1] for what, node in kept.items() if what[0] == "input"}
-        self.leaves = [n for n in nodes if not n._prev and n not in inputs]
+        members = _groups(nodes, inputs, same_as)
+        self.leaves = leaf_order([n for n in nodes if not n._prev and n not in inputs], members, same_as)
         self.leaf_row = {node: i for i, node in enumerate(self.leaves)}
         row = dict(self.leaf_row)
         self.first_input = len(self.leaves)
         row.update((node, self.first_input + k) for node, k in inputs.items())
-        level: dict[Value, int] = dict.fromkeys(row, 0)
-        varies = {node: node in inputs for node in row}  # depends on the example's inputs
-        same: dict[tuple[int, str, int, bool], list[Value]] = {}
-        for node in nodes:
-            if node not in level:  # all of a node's parents are computed at lower levels
-                parent_nodes = [same_as[p] for p in node._prev]
-                level[node] = 1 + max(level[p] for p in parent_nodes)
-                varies[node] = any(varies[p] for p in parent_nodes)
-                op: Op = node._rule  # type: ignore[assignment]
-                same.setdefault((level[node], op.name, len(parent_nodes), varies[node]), []).append(node)
         self.groups: list[Group] = []
         size = self.first_input + n_inputs
-        for (*_, varying), members in sorted(same.items(), key=lambda item: item[0][0]):  # by level
-            op = members[0]._rule  # type: ignore[assignment]
-            row.update((node, size + i) for i, node in enumerate(members))
-            parents = np.array([[row[same_as[p]] for p in node._prev] for node in members], dtype=np.intp).T
-            param = (np.array([[float(n._param)] for n in members]),) if op.has_param else ()
-            self.groups.append(Group(op, size, size + len(members), parents, param,
-                                     _scatter(parents.reshape(-1)), members, not varying))
-            size += len(members)
+        constant = np.zeros(size + len(nodes), dtype=bool)  # numbers like the 2 in 2*x: no gradient
+        constant[[i for i, leaf in enumerate(self.leaves) if isinstance(leaf, Constant)]] = True
+        learned = np.flatnonzero(~constant[:self.first_input])  # the leaves given a gradient
+        self.learned_leaves = [self.leaves[i] for i in learned]
+        self.learned = slice_or_rows(learned)
+        for (_, _, _, varying, layer), group in members:
+            row.update((node, size + i) for i, node in enumerate(group))
+            self.groups.append(_group(group, row, same_as, size, varying, layer is not None,
+                                      self.first_input, n_inputs, constant))
+            size += len(group)
         self.size = size
         self._buffers: dict[str, np.ndarray] = {}
         self.outputs = {key: np.array([row[same_as[n]] for n in trace.outputs], dtype=np.intp)
                         for key, trace in traces.items()}
+        read = [g.parents.reshape(-1) if g.layer is None else _layer_x(g)  # what per-example nodes read
+                for g in self.groups if not g.once]
+        spread = np.unique(np.concatenate([*read, *self.outputs.values(), np.empty(0, dtype=np.intp)]))
+        self.spread = slice_or_rows(spread[spread < self.first_input])  # leaves read per example
+        self._zero = [(slice(self.first_input, self.first_input + n_inputs), True)]  # (rows, all columns?)
+        for g in self.groups:
+            if g.once:  # else its grads are all in column 0, where the nodes computed once add them
+                g.spread = bool(np.any((spread >= g.start) & (spread < g.stop)))
+            last, full = self._zero[-1]
+            if full == g.spread:  # what backward sets to 0 first: whole rows, or column 0
+                self._zero[-1] = (slice(last.start, g.stop), full)
+            else:
+                self._zero.append((slice(g.start, g.stop), g.spread))
         self.shape = next(iter(traces.values())).shape
 
-    def leaf_values(self, columns: int) -> np.ndarray:
-        """The leaves' numbers as they are now (an optimizer changes them), for each example."""
-        return np.repeat(np.array([leaf.data for leaf in self.leaves]).reshape(-1, 1), columns, axis=1)
+    def parameters(self) -> np.ndarray:
+        """The leaves' numbers as they are now (an optimizer changes them), as one vector."""
+        return np.fromiter(map(_DATA, self.leaves), dtype=float, count=len(self.leaves))
 
-    def forward(self, leaves: np.ndarray, inputs: np.ndarray, examples: np.ndarray, keep: bool = False
+    def forward(self, params: np.ndarray, inputs: np.ndarray, examples: np.ndarray, keep: bool = False
                 ) -> tuple[np.ndarray, list[list[np.ndarray]]]:
         """Every node's value for every example, as an array (rows, batch), from the leaves'
-        and the inputs' numbers. `examples` are the columns' positions in the batch, for
-        error messages; `keep` saves each group's inputs for backward."""
+        numbers (`params`, see `parameters`) and the inputs'. `examples` are the columns'
+        positions in the batch, for error messages; `keep` saves each group's inputs for backward."""
         values = self._buffer("values", inputs.shape[1])
-        values[:self.first_input] = leaves
+        values[:self.first_input, 0] = params  # column 0: what the ops computed once read
+        values[self.spread] = params[self.spread, None]
         values[self.first_input:self.first_input + len(inputs)] = inputs
-        saved = []
+        saved: list[list[np.ndarray]] = []
         for group in self.groups:
             op = group.op
-            inputs_of = values[group.parents, :1] if group.once else values[group.parents]
-            args = [*inputs_of, *group.param]
+            if group.layer is not None:
+                out = values[group.start:group.stop]
+                layer_forward(group.layer, values, params, out)
+                if engine.state.anomaly:
+                    _check_finite(group, _gathered(values, params, group), out, examples, "forward")
+                if keep:
+                    saved.append([])
+                continue
+            if op is ops.SUM:  # x1 + ... + xn in one call: NumPy adds along axis 0 in order, as the rule
+                terms = values[group.parents, :1] if group.once else values[group.parents]
+                out = np.add.reduce(terms, axis=0)
+                values[group.start:group.stop, :None if group.spread else 1] = out
+                if engine.state.anomaly:
+                    _check_finite(group, _gathered(values, params, group), out, examples, "forward")
+                if keep:
+                    saved.append([])
+                continue
+            if group.sources is None:  # many inputs: one gather (arity, nodes, batch)
+                args = [*(values[group.parents, :1] if group.once else values[group.parents]), *group.param]
+            else:
+                args = [*(values[s, :1] if group.once else values[s] for s in group.sources), *group.param]
             if op.valid is not None:
                 _check_domain(group, args, op.valid(*args), examples)
             out = op.forward(np, *args)
-            values[group.start:group.stop] = out  # (the same for every example if group.once)
+            # (once: the same for every example, spread over the columns only if per-example nodes read it)
+            values[group.start:group.stop, :None if group.spread else 1] = out
             if op.valid is not None or engine.state.anomaly:  # a domain check cannot see overflow
                 _check_finite(group, args, out, examples, "forward")
             if keep:
                 saved.append(args)
         return values, saved
 
-    def backward(self, values: np.ndarray, saved: list[list[np.ndarray]], seed: float,
+    def backward(self, values: np.ndarray, saved: list[list[np.ndarray]], params: np.ndarray, seed: float,
                  losses: np.ndarray, examples: np.ndarray) -> np.ndarray:
-        """d(seed * loss)/d(node) for every node and example, by the chain rule on rows;
-        `losses` is the row of each example's loss."""
+        """d(seed * loss)/d(leaf), summed over the examples, for every leaf (a vector like
+        `params`), by the chain rule on rows; `losses` is the row of each example's loss."""
         grads = self._buffer("grads", values.shape[1])
-        grads.fill(0.0)
+        grads[self.spread] = 0.0
+        grads[:self.first_input, :1] = 0.0
+        for rows, full in self._zero:
+            grads[rows, :None if full else 1] = 0.0
         grads[losses, np.arange(len(losses))] = seed
+        leaf_grads = np.zeros(self.first_input)
         for group, args in zip(reversed(self.groups), reversed(saved)):
-            out = values[group.start:group.stop]
             out_grad = grads[group.start:group.stop]
-            if group.once:  # its parents are computed once too: their grads add up in column 0
-                out, out_grad = out[:, :1], out_grad.sum(axis=1, keepdims=True)
-            local = _stacked(group.op.local_grads(np, out, *args), out_grad.shape)
-            flows = (local * out_grad).reshape(-1, out_grad.shape[1])  # local * grad[node], one row per edge
-            for rows, edges in group.scatter:  # grad[parent] += the flows of all its edges
-                flow = flows[edges[:, 0]] if edges.shape[1] == 1 else flows[edges].sum(axis=1)
-                if group.once:
-                    grads[rows, :1] += flow
-                else:
-                    grads[rows] += flow
+            if group.layer is not None:
+                layer_backward(group.layer, values, grads, params, leaf_grads, out_grad)
+            else:
+                _backward(group, args, values, grads, out_grad)
             if engine.state.anomaly:
-                _check_finite(group, args, flows.reshape(local.shape), examples, "backward")
-        return grads
-
+                _check_backward(group, args or _gathered(values, params, group), values, out_grad, examples)
+        leaf_grads += grads[:self.first_input, 0]
+        leaf_grads[self.spread] += grads[self.spread, 1:].sum(axis=1)
+        return leaf_grads
 
     def _buffer(self, name: str, columns: int) -> np.ndarray:
         """An array (rows, columns) kept from run to run: allocating a large array anew each
@@ -159,6 +209,117 @@ class Program:
         if buffer is None or buffer.shape[1] != columns:
             buffer = self._buffers[name] = np.empty((self.size, columns))
         return buffer
+
+
+def _backward(group: Group, args: list[np.ndarray], values: np.ndarray, grads: np.ndarray,
+              out_grad: np.ndarray) -> None:
+    """grad[parent] += local * grad[node] over a group's edges."""
+    out = values[group.start:group.stop]
+    if group.once:  # its parents are computed once too: their grads add up in column 0
+        out = out[:, :1]
+        out_grad = np.add.reduce(out_grad, axis=1, keepdims=True) if group.spread else out_grad[:, :1]
+    if group.op is ops.SUM:  # ops.SUM: d out / d xi = 1 for every i, so each edge carries grad[node]
+        if group.distinct:  # every edge into a row of its own: one call
+            grads[group.parents, :1 if group.once else None] += out_grad
+            return
+        local: Any = (1.0,) * group.parents.shape[0]
+        flows = np.broadcast_to(out_grad, (len(local), *out_grad.shape))
+    else:
+        local = group.op.local_grads(np, out, *args)
+        flows = None
+    if group.scatter is None:  # no row is read twice by one input position: add one position at a time
+        for source, d in zip(group.targets, local):
+            if source is None:
+                continue
+            if group.once:
+                grads[source, :1] += d * out_grad
+            else:
+                grads[source] += d * out_grad
+        return
+    if flows is None:
+        flows = _stacked(local, out_grad.shape) * out_grad
+    flows = flows.reshape(-1, out_grad.shape[1])  # one row per edge
+    for rows, edges in group.scatter:  # grad[parent] += the flows of all its edges
+        flow = flows[edges[:, 0]] if edges.shape[1] == 1 else flows[edges].sum(axis=1)
+        if group.once:
+            grads[rows, :1] += flow
+        else:
+            grads[rows] += flow
+
+
+def _check_backward(group: Group, args: list[np.ndarray], values: np.ndarray, out_grad: np.ndarray,
+                    examples: np.ndarray) -> None:
+    """Under detect_anomaly: every edge's local * grad[node], from the rule, must be finite."""
+    out = values[group.start:group.stop]
+    if group.once:  # as in _backward
+        out = out[:, :1]
+        out_grad = np.add.reduce(out_grad, axis=1, keepdims=True) if group.spread else out_grad[:, :1]
+        args = [a[:, :1] for a in args[:group.parents.shape[0]]] + args[group.parents.shape[0]:]
+    local = group.op.local_grads(np, out, *args)
+    _check_finite(group, args, _stacked(local, out_grad.shape) * out_grad, examples, "backward")
+
+
+_DATA = operator.attrgetter("data")
+MAX_SOURCES = 4  # ops with more inputs than this read and scatter them all in one NumPy call
+
+
+
+def _groups(nodes: list[Value], inputs: dict[Value, int], same_as: dict[Value, Value]
+            ) -> list[tuple[GroupKey, list[Value]]]:
+    """The non-leaf nodes in groups that one NumPy call computes, in the order of their levels:
+    same level (1 + the deepest parent's), same op and arity, and (for layers) the same inputs."""
+    level: dict[Value, int] = {}
+    varies: dict[Value, bool] = {}
+    same: dict[GroupKey, list[Value]] = {}
+    for node in nodes:
+        if not node._prev:
+            level[node], varies[node] = 0, node in inputs
+            continue
+        parents = [same_as[p] for p in node._prev]
+        level[node] = 1 + max(level[p] for p in parents)  # parents are placed before their children
+        varies[node] = any(varies[p] for p in parents)
+        op: Op = node._rule  # type: ignore[assignment]
+        layer = layer_inputs(parents, inputs) if op is ops.DOT and varies[node] else None
+        same.setdefault((level[node], op.name, len(parents), varies[node], layer), []).append(node)
+    return sorted(same.items(), key=lambda item: item[0][0])
+
+
+def _group(members: list[Value], row: dict[Value, int], same_as: dict[Value, Value], start: int,
+           varying: bool, is_layer: bool, first_input: int, n_inputs: int, constant: np.ndarray) -> Group:
+    """One group's layout; `constant` marks the rows of numbers like the 2 in 2*x (no gradient)."""
+    op: Op = members[0]._rule  # type: ignore[assignment]
+    parents = np.array([[row[same_as[p]] for p in node._prev] for node in members], dtype=np.intp).T
+    param: tuple[Any, ...] = ()
+    if op.has_param:  # one number for the whole group when they agree: x ** 2.0 is then a square
+        numbers = np.array([[float(n._param)] for n in members])
+        param = (float(numbers[0, 0]) if np.all(numbers == numbers[0, 0]) else numbers,)
+    few = len(parents) <= MAX_SOURCES  # (a layer's dot nodes have 2n + 1 inputs: not few)
+    sources = [slice_or_rows(rows) for rows in parents] if few else None
+    targets = [None if constant[rows].all() else source for rows, source in zip(parents, sources or ())]
+    direct = few and all(len(np.unique(rows)) == len(rows)  # no row twice where gradients are added
+                         for rows, target in zip(parents, targets) if target is not None)
+    group = Group(op, start, start + len(members), parents, param, sources, targets,
+                  None if direct else _scatter(parents.reshape(-1), constant), members, not varying,
+                  len(np.unique(parents)) == parents.size)
+    if is_layer:
+        n = len(parents) // 2
+        block = slice_or_rows(np.concatenate([parents[:n], parents[-1:]]).T.reshape(-1))  # node j's w, b
+        xs = parents[n:2 * n, 0]
+        from_inputs = bool(np.all((xs >= first_input) & (xs < first_input + n_inputs)))
+        group.layer = Layer(block, slice_or_rows(xs), (len(members), n), not from_inputs)
+    return group
+
+
+def _layer_x(group: Group) -> np.ndarray:
+    n = group.parents.shape[0] // 2
+    return group.parents[n:2 * n, 0]
+
+
+def _gathered(values: np.ndarray, params: np.ndarray, group: Group) -> list[np.ndarray]:
+    """A layer's inputs as a generic group's (one array per parent), for error messages."""
+    full = values.copy()
+    full[:len(params)] = params[:, None]
+    return list(full[group.parents])
 
 
 def _stacked(local: tuple[Any, ...], shape: tuple[int, ...]) -> np.ndarray:
@@ -172,11 +333,12 @@ def _stacked(local: tuple[Any, ...], shape: tuple[int, ...]) -> np.ndarray:
     return np.array([np.broadcast_to(d, shape) for d in local])  # a rule gave a plain number: spread it
 
 
-def _scatter(edge_parents: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Plan `grad[parent] += flow` over every edge. NumPy's `grads[rows] += x` adds only once
-    to a row that appears twice, so parents are bucketed by their number of edges m, and a
-    bucket adds flows[edges].sum(axis=1), with `edges` of shape (parents, m)."""
-    by_parent = np.argsort(edge_parents, kind="stable")
+def _scatter(edge_parents: np.ndarray, constant: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Plan `grad[parent] += flow` over every edge but those into constants. NumPy's
+    `grads[rows] += x` adds only once to a row that appears twice, so parents are bucketed by
+    their number of edges m, and a bucket adds flows[edges].sum(axis=1), with `edges` (parents, m)."""
+    kept = np.flatnonzero(~constant[edge_parents])
+    by_parent = kept[np.argsort(edge_parents[kept], kind="stable")]
     rows, first, counts = np.unique(edge_parents[by_parent], return_index=True, return_counts=True)
     return [(rows[counts == m], by_parent[first[counts == m, None] + np.arange(m)])
             for m in np.unique(counts)]
@@ -212,7 +374,7 @@ def _call(group: Group, args: list[np.ndarray], node: int, column: int) -> str:
     recorded = group.nodes[node]
     numbers = [f"{p.label!r} (= {float(a[node, column])!r})" if p.label else repr(float(a[node, column]))
                for p, a in zip(recorded._prev, args)]
-    numbers += [repr(float(p[node, 0])) for p in group.param]
+    numbers += [repr(float(p if isinstance(p, float) else p[node, 0])) for p in group.param]
     name = f" (node {recorded.label!r})" if recorded.label else ""
     return f"{group.op.name}({', '.join(numbers)}){name}"
 

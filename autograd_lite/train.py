@@ -19,9 +19,15 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from autograd_lite.backend import BACKENDS as BACKENDS  # re-exported: fit's backends live in backend.py
+from autograd_lite.backend import Gradients as Gradients
+from autograd_lite.backend import Numbers, resolve
+from autograd_lite.backend import as_numbers as _numbers
+from autograd_lite.backend import batch_loss as batch_loss
+from autograd_lite.backend import eager_gradients as eager_gradients
 from autograd_lite.data import Dataset, batches
-from autograd_lite.engine import Value, no_grad
-from autograd_lite.losses import CORRECT, LOSSES, Loss, mean
+from autograd_lite.engine import no_grad
+from autograd_lite.losses import CORRECT, LOSSES, Loss
 from autograd_lite.nn import MLP
 from autograd_lite.ops import LEAKY_SLOPE, OPS
 
@@ -30,36 +36,6 @@ if TYPE_CHECKING:
     import numpy as np
     from matplotlib.figure import Figure
 from autograd_lite.optim import SGD, LRScheduler, Optimizer
-
-Numbers = float | list[float]  # one example's output, as plain numbers
-#: A backend computes one batch's mean loss and fills in every parameter's .grad.
-Gradients = Callable[[Any, Sequence[Any], Sequence[Any], Loss], tuple[float, list[Numbers]]]
-
-
-def batch_loss(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any],
-               loss: Loss) -> tuple[Value, list[Any]]:
-    """The mean of loss(model(x), y) over a batch, as one graph; also returns the model's outputs."""
-    outputs = [model(x) for x in xs]
-    losses = [loss(out, y) for out, y in zip(outputs, ys)]
-    if not losses:
-        raise ValueError("batch_loss: the batch is empty")
-    return mean(losses), outputs
-
-
-def eager_gradients(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any],
-                    loss: Loss) -> tuple[float, list[Numbers]]:
-    """The "eager" backend: build the batch's graph of Values, then backward() through it.
-
-    Any backend takes (model, xs, ys, loss), adds d(mean loss)/dp to every parameter's
-    .grad, and returns (mean loss, outputs as plain numbers). A faster one (a batched
-    tape) registers itself in BACKENDS and `fit(..., backend=name)` uses it.
-    """
-    total, outputs = batch_loss(model, xs, ys, loss)
-    total.backward()
-    return total.data, [_numbers(out) for out in outputs]
-
-
-BACKENDS: dict[str, Gradients] = {"eager": eager_gradients}
 
 
 class DivergenceError(FloatingPointError):
@@ -127,7 +103,7 @@ def fit(model: Any, X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, 
     X, y = _xy(X, y, "fit")
     loss_fn = _loss(loss)
     correct = accuracy or CORRECT.get(loss_fn)
-    gradients = _backend(backend)
+    gradients = resolve(backend)
     if optimizer is None:
         optimizer = SGD(model.parameters(), lr=0.1 if lr is None else lr)
     elif lr is not None:
@@ -359,14 +335,6 @@ def _progress_bar(**kwargs: Any) -> Any:
     return tqdm(**kwargs)
 
 
-def _numbers(out: Any) -> Numbers:
-    if isinstance(out, Value):
-        return out.data
-    if isinstance(out, (list, tuple)):
-        return [o.data if isinstance(o, Value) else float(o) for o in out]
-    return float(out)
-
-
 def _loss(loss: str | Loss) -> Loss:
     if isinstance(loss, str):
         if loss not in LOSSES:
@@ -375,22 +343,6 @@ def _loss(loss: str | Loss) -> Loss:
     if not callable(loss):
         raise TypeError(f"loss must be a loss function or its name, got {type(loss).__name__}")
     return loss
-
-
-def _backend(backend: str | Gradients) -> Gradients:
-    if callable(backend):
-        return backend
-    if backend in ("tape", "auto") and backend not in BACKENDS:
-        try:  # the batched tape registers here on first use (it needs NumPy)
-            from autograd_lite import tape
-
-            BACKENDS.setdefault("tape", tape.tape_gradients)
-            BACKENDS.setdefault("auto", tape.auto_gradients)
-        except (ImportError, AttributeError):
-            pass
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}: available are {', '.join(BACKENDS)}")
-    return BACKENDS[backend]
 
 
 def _xy(X: Any, y: Any, where: str) -> tuple[Sequence[Any], Sequence[Any]]:

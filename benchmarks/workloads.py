@@ -1,8 +1,9 @@
 """The benchmark's workloads, once per implementation, all starting from the same weights.
 
 Implementations: autograd_lite's eager engine and its batched tape, micrograd 0.1.0,
-PyTorch with one 0-d tensor per scalar (what a scalar engine does, in C++), and
-PyTorch on whole batches (what people outgrow a scalar engine for). Each factory
+PyTorch with one 0-d tensor per scalar (what a scalar engine does, in C++), PyTorch
+on whole batches (what people outgrow a scalar engine for), and the floor: the same
+step written by hand in NumPy (three matrix products forward, and backward). Each factory
 returns a `step()` that runs one forward + backward (+ SGD update for training
 steps), or None when the workload makes no sense for that implementation.
 """
@@ -18,7 +19,8 @@ import numpy as np
 
 EAGER, TAPE, MICROGRAD = "autograd_lite eager", "autograd_lite tape", "micrograd 0.1.0"
 TORCH_SCALAR, TORCH_BATCHED = "PyTorch scalar-per-op", "PyTorch batched"
-IMPLEMENTATIONS = [EAGER, TAPE, MICROGRAD, TORCH_SCALAR, TORCH_BATCHED]
+NUMPY = "NumPy by hand"
+IMPLEMENTATIONS = [EAGER, TAPE, MICROGRAD, TORCH_SCALAR, TORCH_BATCHED, NUMPY]
 
 Step = Callable[[], Any]
 Weights = list[tuple[list[list[float]], list[float]]]  # per layer: W (nout rows of nin), b
@@ -142,8 +144,9 @@ def _autograd_lite(impl: str, weights: Weights, batches: Batches, loss_name: str
             return hinge(model(x), target) + 1e-4 * value_sum([p * p for p in params])
         return mse(model(x), target)
 
-    if impl == TAPE:  # one tape, recorded on all the batches (targets are static: one recording each)
-        tape = Tape.record(example_loss, tuple(np.concatenate(part) for part in zip(*batches)), static=[1])
+    static = [1] if loss_name == "hinge" else []  # as fit does: labels pick hinge's sign; mse's are inputs
+    if impl == TAPE:  # one tape, recorded on all the batches (static labels: one recording each)
+        tape = Tape.record(example_loss, tuple(np.concatenate(part) for part in zip(*batches)), static=static)
 
     def make(Xb: np.ndarray, yb: np.ndarray) -> Step:
         if impl == TAPE:
@@ -241,7 +244,7 @@ def _torch_batched(weights: Weights, batches: Batches, loss_name: str, lr: Calla
     def make(X: np.ndarray, y: np.ndarray) -> Step:
         inputs, targets = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
 
-        def step() -> None:
+        def step() -> float:
             h = inputs
             for i, (W, b) in enumerate(zip(Ws, bs)):
                 h = h @ W.T + b
@@ -256,6 +259,48 @@ def _torch_batched(weights: Weights, batches: Batches, loss_name: str, lr: Calla
                 for p in params:
                     p -= rate * p.grad
                     p.grad = None
+            return float(total.detach())
+        return step
+    return [make(Xb, yb) for Xb, yb in batches]
+
+
+def _numpy(weights: Weights, batches: Batches, loss_name: str, lr: Callable[[], float]) -> list[Step]:
+    """The floor: the same step as the others, by hand, float64, with the gradients written out."""
+    Ws = [np.array(W, dtype=float) for W, _ in weights]
+    bs = [np.array(b, dtype=float) for _, b in weights]
+    last = len(Ws) - 1
+
+    def make(X: np.ndarray, y: np.ndarray) -> Step:
+        inputs, targets = X.astype(float), y.astype(float)
+
+        def step() -> float:
+            hs, zs = [inputs], []  # each layer's input, and its weighted sums
+            for i, (W, b) in enumerate(zip(Ws, bs)):
+                zs.append(hs[-1] @ W.T + b)
+                hs.append(np.maximum(zs[-1], 0.0) if i < last else zs[-1])
+            out = hs[-1]
+            if loss_name == "hinge":  # mean relu(1 - y s) + 1e-4 * sum of p^2
+                margin = 1.0 - targets * out[:, 0]
+                loss = np.maximum(margin, 0.0).mean() + 1e-4 * sum((W * W).sum() + (b * b).sum()
+                                                                  for W, b in zip(Ws, bs))
+                g = (np.where(margin > 0, -targets, 0.0) / len(out))[:, None]
+            else:  # mean of (out - t)^2 over examples and outputs
+                diff = out - targets
+                loss = (diff * diff).mean()
+                g = 2.0 * diff / diff.size
+            rate = lr()
+            for i in range(last, -1, -1):  # g = d loss / d z_i
+                dW, db = g.T @ hs[i], g.sum(axis=0)
+                if i:
+                    g_below = (g @ Ws[i]) * (zs[i - 1] > 0)
+                if loss_name == "hinge":
+                    dW += 2e-4 * Ws[i]
+                    db += 2e-4 * bs[i]
+                Ws[i] -= rate * dW
+                bs[i] -= rate * db
+                if i:
+                    g = g_below
+            return float(loss)
         return step
     return [make(Xb, yb) for Xb, yb in batches]
 
@@ -276,6 +321,7 @@ MAKERS: dict[str, Callable[[Weights, Batches, str, Callable[[], float]], list[St
     MICROGRAD: _micrograd,
     TORCH_SCALAR: _torch_scalar,
     TORCH_BATCHED: _torch_batched,
+    NUMPY: _numpy,
 }
 
 

@@ -32,11 +32,23 @@ PRIMITIVES = sorted(BUILTIN_OPS)
 
 # How PyTorch computes each primitive. An op missing here (a new one) is computed by its own
 # forward with xp = torch: its derivative rule is still checked against torch's autograd.
+class AtLeast(torch.autograd.Function):
+    """ops.AT_LEAST in torch: max(x, lo), whose shift up to lo is a constant, so d/dx = 1."""
+
+    @staticmethod
+    def forward(ctx, x, lo):  # noqa: ANN001, ANN205
+        return torch.where(x < lo, torch.full_like(x, lo), x)
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: ANN001, ANN205
+        return grad, None
+
+
 NATIVE: dict[str, Any] = {
     "add": torch.add, "mul": torch.mul, "div": torch.div, "pow": torch.pow, "powc": torch.pow,
     "exp": torch.exp, "log": torch.log, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
     "abs": torch.abs, "sin": torch.sin, "cos": torch.cos, "leaky_relu": torch.nn.functional.leaky_relu,
-    "sum": lambda *xs: torch.stack(xs).sum(),
+    "sum": lambda *xs: torch.stack(xs).sum(), "at_least": AtLeast.apply,
     "dot": lambda *wxb: torch.dot(torch.stack(wxb[:len(wxb) // 2]), torch.stack(wxb[len(wxb) // 2:-1]))
     + wxb[-1],
 }
@@ -53,7 +65,9 @@ def away_from_zero(a, choice: int):  # |.| >= 0.5, of either sign (not a's: that
 # Inputs moved into an op's domain, written with operators so they run on Values and tensors alike.
 DOMAIN = {"log": (positive,), "pow": (positive, None), "div": (None, away_from_zero)}
 EXPONENTS = [0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, 1.5, -0.5]  # x ** c: whole, negative, fractional
-PARAMS: dict[str, list[float]] = {"powc": EXPONENTS, "leaky_relu": [0.01, 0.2]}
+# at_least's slope below its floor is 1 by design (the shift is a constant), not the derivative of its
+# value, which central differences would see: here the floor is out of reach (test_ops_vs_torch goes below)
+PARAMS: dict[str, list[float]] = {"powc": EXPONENTS, "leaky_relu": [0.01, 0.2], "at_least": [-1e300]}
 
 # Ops built from primitives (Values and tensors share these operators and methods).
 DERIVED = {

@@ -129,22 +129,43 @@ def test_value_sum_is_one_node_with_the_gradient_of_chained_adds() -> None:
     assert value_sum([Value(1.0), 2.0])._op == "sum"
 
 
+def test_at_least_is_a_clamp_whose_shift_is_a_constant() -> None:
+    # torch's spelling of the same thing: lo where x < lo, plus x - x.detach() (0, with slope 1)
+    from autograd_lite.engine import apply
+    from autograd_lite.ops import AT_LEAST
+    for x in (-2.0, 0.0, 1e-13, 0.5):
+        check(lambda v: apply(AT_LEAST, v, param=1e-12).log() * v, [x],
+              lambda t: torch.where(t < 1e-12, t - t.detach() + 1e-12, t).log() * t)
+
+
 def test_every_op_in_the_table_is_tested() -> None:
-    tested = {"add", "mul", "sum", "powc", "pow", "leaky_relu", "dot"} | set(UNARY) | set(BINARY)
+    tested = {"add", "mul", "sum", "powc", "pow", "leaky_relu", "at_least", "dot"} | set(UNARY) | set(BINARY)
     assert set(OPS) <= tested, set(OPS) - tested
 
 
 # --- nan and inf: every op, values and gradients, as PyTorch float64 -----------------------
 
+class AtLeast(torch.autograd.Function):
+    """ops.AT_LEAST in torch: max(x, lo), whose shift up to lo is a constant, so d/dx = 1."""
+
+    @staticmethod
+    def forward(ctx, x, lo):  # noqa: ANN001, ANN205
+        return torch.where(x < lo, torch.full_like(x, lo), x)
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: ANN001, ANN205
+        return grad, None
+
+
 NATIVE = {
     "add": torch.add, "mul": torch.mul, "div": torch.div, "pow": torch.pow, "powc": torch.pow,
     "exp": torch.exp, "log": torch.log, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
     "abs": torch.abs, "sin": torch.sin, "cos": torch.cos, "leaky_relu": torch.nn.functional.leaky_relu,
-    "sum": lambda *xs: torch.stack(xs).sum(),
+    "sum": lambda *xs: torch.stack(xs).sum(), "at_least": AtLeast.apply,
     "dot": lambda w, x, b: w * x + b,  # one weight, one input, the bias
 }
 ARITY = {"sum": 3, "dot": 3}
-PARAMS = {"powc": [0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, -0.5], "leaky_relu": [0.1]}
+PARAMS = {"powc": [0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, -0.5], "leaky_relu": [0.1], "at_least": [1e-12]}
 SPECIAL = [math.nan, math.inf, -math.inf]
 
 

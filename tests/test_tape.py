@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from autograd_lite.engine import Value, detect_anomaly, no_grad, value_sum
+from autograd_lite.engine import Value, detect_anomaly, no_grad, value_dot, value_sum
 from autograd_lite.losses import cross_entropy, hinge
 from autograd_lite.nn import MLP
-from autograd_lite.tape import Tape, TapeError, auto_gradients, tape_gradients, tape_loss
+from autograd_lite.tape import Tape, TapeError
 
 RNG = np.random.default_rng(5)
 
@@ -338,41 +337,6 @@ def test_run_needs_a_loss_and_fn_must_return_values() -> None:
     with pytest.raises(TypeError, match="must return a Value"):
         Tape.record(lambda x: 3.0, np.ones(2))
 
-
-# --- fit's backends ------------------------------------------------------------------------
-
-def test_tape_backend_equals_the_eager_backend() -> None:
-    from autograd_lite.train import eager_gradients
-    X, y = moons_like(20)
-    xs, ys = X.tolist(), y.tolist()
-    model = MLP(2, [6, 1], seed=4)
-    results = []
-    for backend in (eager_gradients, tape_gradients):
-        model.zero_grad()
-        mean, outputs = backend(model, xs, ys, hinge)
-        results.append((mean, outputs, [p.grad for p in model.parameters()]))
-    (m1, o1, g1), (m2, o2, g2) = results
-    assert m2 == pytest.approx(m1, rel=1e-12)
-    np.testing.assert_allclose(o2, o1, rtol=1e-13)
-    np.testing.assert_allclose(g2, g1, rtol=1e-12, atol=1e-15)
-    model.zero_grad()
-    m3, o3 = tape_loss(model, xs, ys, hinge)  # no gradients
-    assert m3 == pytest.approx(m1, rel=1e-12) and o3 == pytest.approx(o1, rel=1e-13)
-    assert all(p.grad == 0 for p in model.parameters())
-
-
-def test_the_backends_cache_does_not_keep_models_alive() -> None:
-    import gc
-    import weakref
-    model = MLP(2, [3, 1], seed=4)
-    X, y = moons_like(8)
-    tape_gradients(model, X.tolist(), y.tolist(), hinge)
-    alive = weakref.ref(model)
-    del model
-    gc.collect()
-    assert alive() is None
-
-
 def test_too_many_static_values_is_an_error_not_a_slow_crawl() -> None:
     tape = Tape(lambda x, k: x * k, static=[1])
     tape.max_recordings = 3
@@ -380,30 +344,100 @@ def test_too_many_static_values_is_an_error_not_a_slow_crawl() -> None:
         tape.run((np.ones(5), np.arange(5)))
 
 
-def test_auto_backend_falls_back_to_eager_with_one_warning() -> None:
-    model = MLP(2, [3, 1], seed=4)
-    peeking = lambda out, y: (out - out.data) ** 2 + out * y  # noqa: E731 - reads .data: not replayable
-    X, y = moons_like(8)
-    with pytest.warns(UserWarning, match="training is eager.*has a constant"):
-        first = auto_gradients(model, X.tolist(), y.tolist(), peeking)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert auto_gradients(model, X.tolist(), y.tolist(), peeking) == first
+# --- how the tape knows its errors, and where the backends live -----------------------------
+
+def test_recording_errors_are_a_type_raised_by_the_engine() -> None:
+    from autograd_lite.engine import RecordingError
+    with pytest.raises(TapeError) as caught:
+        Tape.record(lambda x: x * float(x), np.array([2.0, 3.0]))
+    assert isinstance(caught.value.__cause__, RecordingError) and issubclass(RecordingError, RuntimeError)
+    assert caught.value.reason.startswith("float('x' (= 2.0)) while recording a tape")
+
+    def other_runtime_error(x):
+        raise RuntimeError("while recording a tape: not the engine's")  # not a RecordingError: not caught
+    with pytest.raises(RuntimeError) as caught:
+        Tape.record(other_runtime_error, np.array([2.0]))
+    assert not isinstance(caught.value, TapeError)
 
 
-def test_auto_backend_redoes_a_batch_eagerly_when_its_replay_fails() -> None:
-    # The tape is recorded on a batch where sigmoid is below 1; BCE clamps p (reading .data),
-    # so a later saturated batch (sigmoid(80) == 1.0 in floats) replays log(1 - p) = log(0).
-    from autograd_lite.losses import binary_cross_entropy
-    from autograd_lite.train import eager_gradients
-    results = []
-    for backend in (eager_gradients, auto_gradients):
-        model = MLP(1, [1], activation="sigmoid", output_activation="sigmoid", seed=0)
-        model.layers[0].neurons[0].w[0].data = 1.0
-        backend(model, [[0.0], [0.1]], [0, 0], binary_cross_entropy)  # records the tape
-        model.zero_grad()
-        mean, outputs = backend(model, [[80.0], [0.2]], [0, 0], binary_cross_entropy)
-        results.append((mean, outputs, [p.grad for p in model.parameters()]))
-    (m1, o1, g1), (m2, o2, g2) = results
-    assert math.isfinite(m1) and m2 == m1 and o2 == o1
-    assert g2 == g1  # the failed replay left no half-added gradients behind
+def test_a_closure_node_is_refused_with_the_fix() -> None:
+    def micrograd_style(x):  # the lecture's way: a node with its children, and a _backward closure
+        out = Value(2 * x.data, (x,), "double")
+
+        def _backward():
+            x.grad += 2 * out.grad
+        out._backward = _backward
+        return out + x
+    with pytest.raises(TapeError, match=r"made with micrograd's constructor .* Define the op with define_op"):
+        Tape.record(micrograd_style, np.array([1.0, 2.0]))
+
+
+# --- layers: dot nodes that read the same inputs replay as matrix products -----------------------
+
+def test_an_mlp_replays_as_one_matrix_product_per_layer() -> None:
+    model = MLP(3, [5, 4, 2], seed=1)
+    X = RNG.normal(size=(6, 3))
+    program = Tape.record(lambda x: value_sum(model(x)), X).program
+    layers = [g.layer for g in program.groups if g.layer is not None]
+    assert [layer.shape for layer in layers] == [(5, 3), (4, 5), (2, 4)]
+    assert all(isinstance(layer.block, slice) for layer in layers)  # [W | b] read without a copy
+    assert not layers[0].input_grads and layers[1].input_grads  # nobody needs d/d(inputs)
+
+
+def test_shared_weights_shuffled_inputs_and_non_leaf_weights_equal_eager() -> None:
+    w = [Value(v, label=f"w{i}") for i, v in enumerate(RNG.normal(size=4))]
+    b = [Value(0.3), Value(-0.2)]
+    scale = Value(1.5)
+
+    def fn(x):
+        shared = [value_dot(w[:3], x, b[0]), value_dot([w[0], w[3], w[0]], x, b[1])]  # w0 twice: not a block
+        shuffled = value_dot(w[1:], [shared[0].tanh(), x[0], shared[1].tanh()], b[0])  # rows out of order
+        computed = value_dot([scale * w[0], w[1]], [x[1], x[2]], b[1])  # a weight that is not a leaf
+        return (shuffled * computed).sin() + value_sum(shared)
+
+    params = [*w, *b, scale]
+    X = RNG.normal(size=(7, 3))
+    program = Tape.record(fn, X).program
+    assert sum(g.layer is not None for g in program.groups) == 2  # computed stays a generic dot
+    want_loss, want = eager(fn, (X,), params=params)
+    got_loss, got = taped(fn, (X,), params)
+    assert got_loss == pytest.approx(want_loss, rel=1e-12)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+def test_a_layer_can_read_parameters_and_nodes_computed_once() -> None:
+    p, q = Value(0.7, label="p"), Value(-0.4, label="q")
+    w = [Value(v) for v in RNG.normal(size=6)]
+    b = [Value(0.1), Value(0.2)]
+
+    def fn(x):  # the layer's inputs: an input, a parameter, and a node that depends on no input
+        inputs = [x[0], p, (q * q).tanh()]
+        return value_sum([value_dot(w[3 * j:3 * j + 3], inputs, b[j]).tanh() for j in range(2)])
+
+    params = [p, q, *w, *b]
+    X = RNG.normal(size=(5, 1))
+    assert any(g.layer is not None for g in Tape.record(fn, X).program.groups)
+    want_loss, want = eager(fn, (X,), params=params)
+    got_loss, got = taped(fn, (X,), params)
+    assert got_loss == pytest.approx(want_loss, rel=1e-12)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+def test_detect_anomaly_checks_the_replay_without_false_alarms() -> None:
+    model = MLP(2, [4, 1], seed=3)
+    params = model.parameters()
+
+    def loss(x, y):  # the L2 term is computed once per batch (column 0 of the tape's rows)
+        return hinge(model(x), y) + 1e-4 * value_sum([p * p for p in params])
+    X, y = moons_like(9)
+    tape = Tape.record(loss, (X, y), static=[1])
+    for p in params:
+        p.grad = 0.0
+    tape.run((X, y))
+    want = [p.grad for p in params]
+    tape.program._buffers["grads"].fill(math.nan)  # what backward does not overwrite must not be read
+    for p in params:
+        p.grad = 0.0
+    with detect_anomaly():
+        tape.run((X, y))
+    np.testing.assert_allclose([p.grad for p in params], want, rtol=1e-15)

@@ -156,7 +156,7 @@ def test_a_backend_plugs_into_fit() -> None:
     finally:
         del BACKENDS["counting"]
     assert calls == [3, 1, 3, 1]
-    with pytest.raises(ValueError, match="unknown backend 'tapes': available are eager"):
+    with pytest.raises(ValueError, match="unknown backend 'tapes': available are auto, eager, tape"):
         fit(MLP(2, [2, 1]), xor(), loss="mse", backend="tapes")
 
 
