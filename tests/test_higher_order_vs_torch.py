@@ -20,8 +20,8 @@ from autograd_lite import (
     topological_order,
     value_sum,
 )
-from autograd_lite.engine import value_dot
-from autograd_lite.ops import BUILTIN_OPS, OPS, POW
+from autograd_lite.engine import apply, value_dot
+from autograd_lite.ops import AT_LEAST, BUILTIN_OPS, OPS, POW
 
 torch = pytest.importorskip("torch")
 
@@ -65,6 +65,9 @@ CASES = {
     "relu": (lambda x: x.relu(), None, [(-2.0,), (0.0,), (3.0,)]),
     "leaky_relu": (lambda x: x.leaky_relu(0.1), lambda x: F.leaky_relu(x, 0.1), [(-3.0,), (0.0,), (0.2,)]),
     "abs": (lambda x: abs(x), None, [(-2.5,), (0.0,), (4.0,)]),
+    # max(x, 0.5) whose shift up to 0.5 is a constant: d/dx = 1 everywhere, so d2/dx2 = 0
+    "at_least": (lambda x: apply(AT_LEAST, x, param=0.5), lambda t: t + (t.clamp(min=0.5) - t).detach(),
+                 [(-1.0,), (0.2,), (2.0,)]),
     "sin": (lambda x: x.sin(), None, [(-2.0,), (1.3,)]),
     "cos": (lambda x: x.cos(), None, [(-2.0,), (1.3,)]),
 }
