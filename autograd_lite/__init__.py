@@ -18,9 +18,7 @@ from autograd_lite.engine import (
     Constant,
     Value,
     backpropagate,
-    detect_anomaly,
     local_grads,
-    no_grad,
     topological_order,
     value_sum,
     zero_grad,
@@ -36,23 +34,17 @@ from autograd_lite.losses import (
     mse,
     softmax,
 )
+from autograd_lite.modes import detect_anomaly, no_grad
 from autograd_lite.nn import MLP, Layer, ModelFileError, Module, Neuron, to_torch
 from autograd_lite.optim import SGD, Adam, AdamW, ExponentialLR, LinearLR, StepLR
-from autograd_lite.train import (
-    DivergenceError,
-    History,
-    evaluate,
-    fit,
-    plot_decision_boundary,
-    plot_history,
-    plot_images,
-    predict,
-)
+from autograd_lite.plots import plot_decision_boundary, plot_history, plot_images, plot_network
+from autograd_lite.train import DivergenceError, History, evaluate, fit, predict
 
 # name -> module, imported the first time the name is used (PEP 562)
 _LAZY = {
     "draw_dot": "autograd_lite.viz",
     "save_drawing": "autograd_lite.viz",
+    "Playground": "autograd_lite.playground",
     "Stepper": "autograd_lite.stepper",
     "backward_steps": "autograd_lite.stepper",
     "explain": "autograd_lite.stepper",
@@ -77,7 +69,7 @@ __all__ = [
     "bce_with_logits", "binary_cross_entropy", "circles", "cross_entropy", "define_op", "detect_anomaly",
     "digits", "evaluate", "fit", "functional", "grad", "gradcheck", "gradgradcheck", "hinge", "local_grads",
     "log_softmax", "moons", "mse", "no_grad", "plot_decision_boundary", "plot_history", "plot_images",
-    "predict", "softmax", "spirals", "to_torch", "topological_order", "train_test_split", "value_sum",
-    "xor", "zero_grad", *_LAZY,
+    "plot_network", "predict", "softmax", "spirals", "to_torch", "topological_order", "train_test_split",
+    "value_sum", "xor", "zero_grad", *_LAZY,
 ]
 __version__ = "0.1.0"

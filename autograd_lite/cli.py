@@ -20,19 +20,13 @@ from typing import Any, NoReturn
 
 from autograd_lite import data as datasets
 from autograd_lite.backend import BACKENDS
-from autograd_lite.engine import Value, no_grad
+from autograd_lite.engine import Value
 from autograd_lite.losses import CORRECT, LOSSES
+from autograd_lite.modes import no_grad
 from autograd_lite.nn import ACTIVATIONS, MLP
 from autograd_lite.optim import OPTIMIZERS, LinearLR
-from autograd_lite.train import (
-    DivergenceError,
-    History,
-    evaluate,
-    fit,
-    plot_decision_boundary,
-    plot_history,
-    plot_images,
-)
+from autograd_lite.plots import plot_decision_boundary, plot_history, plot_images
+from autograd_lite.train import DivergenceError, History, evaluate, fit
 
 DATASETS = ("moons", "circles", "spirals", "xor", "digits")
 CLASSES = {"digits": 10}  # the others have 2
@@ -181,7 +175,7 @@ def train_command(args: argparse.Namespace) -> int:
     if history.interrupted:
         print(f"interrupted after {history.epochs} epochs; writing what there is")
     try:
-        print(_accuracies(model, train, None if name == "xor" else test, recipe.loss))
+        print(_accuracies(model, train, None if name == "xor" else test, recipe.loss, history))
     except KeyboardInterrupt:  # a Ctrl-C while evaluating: the outputs matter more than the numbers
         history.interrupted = True
         print("interrupted while evaluating; writing what there is")
@@ -214,10 +208,13 @@ def _check_memory(sizes: list[int], batch: int, force: bool) -> None:
                           "--batch-size, or pass --force")
 
 
-def _accuracies(model: MLP, train: datasets.Dataset, test: datasets.Dataset | None, loss: str) -> str:
+def _accuracies(model: MLP, train: datasets.Dataset, test: datasets.Dataset | None, loss: str,
+                history: History) -> str:
+    shown = {"train": history.accuracy, "test": history.val_accuracy}  # what the progress bar ended on
     summary = []
     for part, subset in [("train", train)] + ([("test", test)] if test is not None else []):
-        _, acc = evaluate(model, subset, loss=loss)
+        acc = shown[part][-1] if shown[part] and not history.interrupted else \
+            evaluate(model, subset, loss=loss)[1]  # after a Ctrl-C the model is past the last epoch
         right = round((acc or 0.0) * len(subset))
         summary.append(f"{part} accuracy {acc:.1%} ({right}/{len(subset)})")
     return " | ".join(summary)

@@ -77,9 +77,25 @@ def define_op(name: str, forward: Callable[..., Any], local_grads: Callable[...,
     symbol = symbol or name
     if local_text is None:
         local_text = _default_text(symbol, arity)
-    op = ops.rule(name, symbol, forward, local_grads, valid, domain or f"outside the domain of {name}",
+    op = ops.rule(name, symbol, forward, _checked(local_grads, name), valid,
+                  domain or f"outside the domain of {name}",
                   error=error, local_text=local_text)
     return CustomOp(op, arity)
+
+
+def _checked(local_grads: Callable[..., Any], name: str) -> Callable[..., tuple[Any, ...]]:
+    """The user's local_grads, made to give one derivative per input: a bare number or a short
+    tuple would otherwise be an obscure TypeError in backward, or, zipped with the inputs, a
+    silent 0 for the inputs it leaves out."""
+    def checked(xp: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:
+        grads = local_grads(xp, out, *inputs)
+        if not isinstance(grads, (tuple, list)) or len(grads) != len(inputs):
+            many = isinstance(grads, (tuple, list))
+            got = f"{len(grads)} values" if many else f"{type(grads).__name__} {grads!r:.40}"
+            raise TypeError(f"define_op({name!r}): local_grads returned {got} for {_count(len(inputs))}; it "
+                            "must return a tuple with one derivative per input, e.g. (1 / (1 + xp.exp(-x)),)")
+        return tuple(grads)
+    return checked
 
 
 def _inputs(fn: Callable[..., Any], leading: int, name: str, form: str) -> int | None:

@@ -198,3 +198,16 @@ def _noisy(points: list[tuple[float, float, int]], noise: float, rng: random.Ran
 def _subset(data: Dataset, indices: list[int], part: str) -> Dataset:
     name = f"{data.name} ({part})" if data.name else part
     return Dataset([data.X[i] for i in indices], [data.y[i] for i in indices], name, data.num_classes)
+
+
+def as_xy(X: Any, y: Any, where: str) -> tuple[Sequence[Any], Sequence[Any]]:
+    """(inputs, targets) from a Dataset or from X and y, checked: what fit, evaluate and the plots accept."""
+    if isinstance(X, Dataset) and y is None:
+        return X.X, X.y
+    if y is None:
+        raise TypeError(f"{where}: give inputs and targets (X, y), or a Dataset")
+    if len(X) != len(y):
+        raise ValueError(f"{where}: {len(X)} inputs but {len(y)} targets")
+    if len(X) == 0:
+        raise ValueError(f"{where}: no examples")
+    return X, y

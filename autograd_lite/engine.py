@@ -14,62 +14,17 @@ from __future__ import annotations
 
 import math
 import numbers
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from functools import partial
 from typing import Any, TypeAlias, overload
 
 from autograd_lite import graph_copy, ops
+from autograd_lite.modes import RecordingError, detect_anomaly, no_grad, state  # noqa: F401 (re-exported)
 from autograd_lite.ops import Op, scalar_math
 
 Number: TypeAlias = int | float
 Operand: TypeAlias = "Value | int | float"
-
-
-class _State(threading.local):
-    """Switches that change how ops are recorded (see no_grad, detect_anomaly).
-
-    Each thread has its own (as PyTorch's grad mode): `no_grad()` in an evaluation thread
-    leaves a training thread recording. A new thread starts from the class defaults."""
-
-    recording: str | None = None  # set by the tape: reading .data to branch is an error
-    usual = True  # grad_enabled and not anomaly: what making a node checks, in one look-up
-    _grad_enabled = True
-    _anomaly = False
-
-    @property
-    def grad_enabled(self) -> bool:
-        """Record parents so that backward() can run."""
-        return self._grad_enabled
-
-    @grad_enabled.setter
-    def grad_enabled(self, on: bool) -> None:
-        self._grad_enabled = on
-        self.usual = on and not self._anomaly
-
-    @property
-    def anomaly(self) -> bool:
-        """Raise at the first nan/inf in forward or backward."""
-        return self._anomaly
-
-    @anomaly.setter
-    def anomaly(self, on: bool) -> None:
-        self._anomaly = on
-        self.usual = self._grad_enabled and not on
-
-
-state = _State()
-
-
-class RecordingError(RuntimeError):
-    """A Value's number was read while a tape records (float(v), v > 0, ...): the replay would reuse it.
-
-    `reason` says what was read; the message adds `fix`, the recorder's advice (state.recording)."""
-
-    def __init__(self, reason: str, fix: str | None = None) -> None:
-        super().__init__(f"{reason}. {fix}" if fix else reason)
-        self.reason = reason
 
 
 class _OpName:
@@ -126,6 +81,9 @@ class Value:
         _build(self, _as_float(data, "Value"), children, None, None, label)
         if _op:
             self.__dict__["_op"] = _op
+        if children and state.anomaly and not math.isfinite(self.data):  # as _build does for a rule's node
+            raise FloatingPointError(f"anomaly: the closure node {_op or 'closure'!r} computed from "
+                                     f"{', '.join(map(describe, children))} produced {self.data}")
 
     # --- what micrograd code reads -------------------------------------------------
     @property
@@ -134,8 +92,8 @@ class Value:
 
         A built-in op's node applies its rule (read from ops.py, with the current values);
         a leaf's does nothing; a closure node's is what the user assigned."""
-        if self._rule is not None:
-            return self._chain_rule
+        if self._rule is not None:  # the rule it has now, even if the user wraps it and assigns that
+            return partial(_rule_step, self, self._rule, self._param)
         return self.__dict__.get("_backward", _nothing)  # type: ignore[no-any-return]
 
     @_backward.setter
@@ -148,12 +106,9 @@ class Value:
             self._rule = self._param = None
         self.__dict__["_backward"] = fn
 
-    def _chain_rule(self) -> None:
-        deque(chain_rule((self,)), maxlen=0)
-
     @property
     def _local(self) -> tuple[float, ...]:
-        """local_grads(self), under the name drawings and the stepper read."""
+        """local_grads(self), under the name of the per-node slot it replaced (for code that read it)."""
         return local_grads(self)
 
     def __repr__(self) -> str:
@@ -360,6 +315,18 @@ def _as_children(data: Any, children: Any, op: str) -> tuple[Value, ...]:
     return tuple(children)
 
 
+def _rule_step(node: Value, rule: Op, param: Any) -> None:
+    """A built-in node's `_backward`: the chain rule with the rule the node had when it was read.
+    `old = n._backward; n._backward = lambda: old() or ...` makes n a closure node (no rule):
+    `old()` then applies the rule it was read with, rather than calling the wrapper again."""
+    now = node._rule, node._param
+    node._rule, node._param = rule, param
+    try:
+        deque(chain_rule((node,)), maxlen=0)
+    finally:
+        node._rule, node._param = now
+
+
 def _nothing() -> None:
     """The _backward of a leaf, or of a closure node whose _backward was not assigned yet."""
 
@@ -489,30 +456,6 @@ def backpropagate(root: Value, grad: float = 1.0) -> Iterator[tuple[Value, tuple
 def zero_grad(root: Value) -> None:
     """Set the grad of every node in `root`'s graph back to 0."""
     root.zero_grad()
-
-
-# --- modes ----------------------------------------------------------------------------
-
-@contextmanager
-def no_grad() -> Iterator[None]:
-    """Evaluate without recording the graph (faster; results are leaves)."""
-    previous = state.grad_enabled
-    state.grad_enabled = False
-    try:
-        yield
-    finally:
-        state.grad_enabled = previous
-
-
-@contextmanager
-def detect_anomaly() -> Iterator[None]:
-    """Raise FloatingPointError at the first nan or inf, naming the op and its inputs."""
-    previous = state.anomaly
-    state.anomaly = True
-    try:
-        yield
-    finally:
-        state.anomaly = previous
 
 
 # --- helpers ----------------------------------------------------------------------------

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from itertools import product
 
-from autograd_lite.engine import Value, no_grad
+from autograd_lite.engine import Value
 from autograd_lite.higher_order import grad
+from autograd_lite.modes import no_grad
 
 Input = Value | float | int
 

@@ -41,7 +41,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal, TypeAlias, overload
 
-from autograd_lite.engine import Constant, Value, describe, local_grads, state, topological_order, value_sum
+from autograd_lite.engine import Constant, Value, describe, local_grads, topological_order, value_sum
+from autograd_lite.modes import state
 from autograd_lite.ops import scalar_math
 
 Gradient: TypeAlias = "float | Value"  # a float, or a Value with create_graph=True

@@ -49,7 +49,10 @@ def write_file(path: str | os.PathLike[str], text: str) -> Path:
     if mode is not None and not stat.S_ISREG(mode):
         raise ModelFileError(f"{path}: is {_kind(mode)}, not a regular file; a model is only written to a "
                              "new path or over a model file: choose a file name such as model.json")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:  # say it as open(path, "w") would, not with the temporary file's name
+        raise type(e)(e.errno, e.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             os.chmod(tmp, mode & 0o777 if mode is not None else 0o644)  # not mkstemp's 0600

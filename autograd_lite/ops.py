@@ -127,11 +127,12 @@ ADD = rule("add", "+",
            lambda xp, out, x, y: (xp.ones_like(x), xp.ones_like(y)),
            local_text=("1", "1"))
 
-# d(x / y)/dx = 1 / y, d(x / y)/dy = -x / y^2
+# d(x / y)/dx = 1 / y, d(x / y)/dy = -x / y^2, computed as -(x / y) / y: PyTorch's rounding, and
+# no y * y to underflow (x = 1e-300, y = 1e-200 gives -1e100, not -inf)
 # (a primitive, not x * y^-1, which is off by one ulp in a quarter of cases: 0.3 / 0.1)
 DIV = rule("div", "/",
            lambda xp, x, y: x / y,
-           lambda xp, out, x, y: (1.0 / y, -x / (y * y)),
+           lambda xp, out, x, y: (1.0 / y, -out / y),
            valid=lambda x, y: y != 0,
            domain="the divisor must not be 0", error=ZeroDivisionError,
            local_text=("1 / {1}", "-{0} / {1}²"))
@@ -227,7 +228,7 @@ SIGMOID = rule("sigmoid", "σ",
 RELU = rule("relu", "ReLU",
             lambda xp, x: xp.where(x <= 0, 0.0, x),
             lambda xp, out, x: (xp.where(x <= 0, 0.0, 1.0),),  # 1 at nan, as PyTorch's threshold_backward
-            local_text=("(1 if {0} > 0 else 0)",))
+            local_text=("(0 if {0} <= 0 else 1)",))  # (1 at nan, as the rule)
 
 # leaky_relu(x, s) = x if x > 0 else s * x; d/dx = 1 or s
 LEAKY_SLOPE = 0.01  # s when none is given (PyTorch's default): Value.leaky_relu, nn's "leaky_relu"

@@ -315,7 +315,9 @@ def explain(root: Node, node: Node, max_paths: int = MAX_PATHS, *, params: Any =
 
 def probe_local(node: Node) -> tuple[float, ...]:
     """d node / d parent for a node whose derivative only its `_backward()` knows: run it once with
-    node.grad = 1 and read what it added to each parent (every grad is put back afterwards)."""
+    node.grad = 1 and read what it added to each parent (every grad is put back afterwards).
+    A parent listed twice, as in (x, x), gets the whole derivative at its first place and 0 at
+    the others, so that the paths through the node add up to it."""
     inputs = parents(node)
     backward = getattr(node, "_backward", None)
     if not callable(backward):
@@ -326,7 +328,8 @@ def probe_local(node: Node) -> tuple[float, ...]:
             p.grad = 0.0
         node.grad = 1.0
         backward()
-        return tuple(as_float(p.grad) for p in inputs)  # a parent listed twice: its whole derivative
+        first = {id(p): i for i, p in reversed(list(enumerate(inputs)))}
+        return tuple(as_float(p.grad) if first[id(p)] == i else 0.0 for i, p in enumerate(inputs))
     finally:
         for n, g in saved:
             n.grad = g

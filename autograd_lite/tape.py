@@ -46,8 +46,9 @@ from typing import Any
 
 import numpy as np
 
-from autograd_lite import engine
-from autograd_lite.engine import RecordingError, Value, describe, topological_order
+from autograd_lite import modes
+from autograd_lite.engine import Value, describe, topological_order
+from autograd_lite.modes import RecordingError
 from autograd_lite.tape_replay import Program, Trace, differences
 
 HINT = ("A tape records one graph and replays it for every example, so the function must not look at "
@@ -200,7 +201,7 @@ class Tape:
             leaves = [Value(x, label=f"{name}{_index(row.shape, j)}") for j, x in enumerate(row.flat)]
             inputs.update((leaf, len(inputs)) for leaf in leaves)
             args.append(np.array(leaves, dtype=object).reshape(row.shape).tolist())
-        state = engine.state
+        state = modes.state
         previous = state.recording, state.grad_enabled
         state.recording, state.grad_enabled = HINT, True
         try:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_lite import engine, ops
+from autograd_lite import modes, ops
 from autograd_lite.engine import Constant, Value, describe
 from autograd_lite.ops import Op
 from autograd_lite.tape_layers import (
@@ -150,7 +150,7 @@ class Program:
             if group.layer is not None:
                 out = values[group.start:group.stop]
                 layer_forward(group.layer, values, params, out)
-                if engine.state.anomaly:
+                if modes.state.anomaly:
                     _check_finite(group, _gathered(values, params, group), out, examples, "forward")
                 if keep:
                     saved.append([])
@@ -159,7 +159,7 @@ class Program:
                 terms = values[group.parents, :1] if group.once else values[group.parents]
                 out = np.add.reduce(terms, axis=0)
                 values[group.start:group.stop, :None if group.spread else 1] = out
-                if engine.state.anomaly:
+                if modes.state.anomaly:
                     _check_finite(group, _gathered(values, params, group), out, examples, "forward")
                 if keep:
                     saved.append([])
@@ -173,7 +173,7 @@ class Program:
             out = op.forward(np, *args)
             # (once: the same for every example, spread over the columns only if per-example nodes read it)
             values[group.start:group.stop, :None if group.spread else 1] = out
-            if op.valid is not None or engine.state.anomaly:  # a domain check cannot see overflow
+            if op.valid is not None or modes.state.anomaly:  # a domain check cannot see overflow
                 _check_finite(group, args, out, examples, "forward")
             if keep:
                 saved.append(args)
@@ -196,7 +196,7 @@ class Program:
                 layer_backward(group.layer, values, grads, params, leaf_grads, out_grad)
             else:
                 _backward(group, args, values, grads, out_grad)
-            if engine.state.anomaly:
+            if modes.state.anomaly:
                 _check_backward(group, args or _gathered(values, params, group), values, out_grad, examples)
         leaf_grads += grads[:self.first_input, 0]
         leaf_grads[self.spread] += grads[self.spread, 1:].sum(axis=1)
@@ -359,12 +359,12 @@ def _check_finite(group: Group, args: list[np.ndarray], out: np.ndarray, example
     bad = ~np.isfinite(out)
     if where == "backward":
         bad = bad.any(axis=0)
-    if not engine.state.anomaly:
+    if not modes.state.anomaly:
         bad &= np.all([np.isfinite(a) for a in args[:group.parents.shape[0]]], axis=0)
     if np.any(bad):
         node, column = np.argwhere(bad)[0]
         call = f"{_call(group, args, node, column)} for example {examples[column]} of the batch"
-        if engine.state.anomaly:
+        if modes.state.anomaly:
             raise FloatingPointError(f"anomaly in {where}: {call} gave a nan or inf")
         raise OverflowError(f"{call} overflows a float")
 

@@ -50,7 +50,7 @@ from autograd_lite.viz_nodes import Node, check_node
 def draw_dot(root: Node, rankdir: str | None = None, *, params: Any = None, color: str = "auto",
              show_local: bool = True, hide_constants: bool = True, legend: bool = True,
              collapse: str | None = None, max_nodes: int = MAX_NODES, step: int | None = None,
-             digits: int = 4, caption: str = "") -> Drawing:
+             digits: int = 4, caption: str = "", format: str = "svg") -> Drawing:
     """Draw the graph that computed `root` (an autograd_lite Value or any micrograd-style one).
 
     rankdir:  "LR" (left to right, the default) or "TB" (top to bottom; the default for collapse="neuron").
@@ -66,6 +66,7 @@ def draw_dot(root: Node, rankdir: str | None = None, *, params: Any = None, colo
     step:     draw the backward pass as it stands after step `step` (see `autograd_lite.stepper`;
               with collapse=, one step per box); the graph's own grads are left as they were.
     caption:  a line of text under the drawing.
+    format:   what `render()` writes ("svg", "png", "pdf", ...), as micrograd's draw_dot(root, format=).
     """
     check_node(root, "draw_dot")
     options = DrawOptions(rankdir=rankdir, params=params, color=color, show_local=show_local,
@@ -73,8 +74,11 @@ def draw_dot(root: Node, rankdir: str | None = None, *, params: Any = None, colo
                           max_nodes=max_nodes, digits=digits, caption=caption)
     if step is not None:
         stepper = Stepper(root, keep_grads=False, params=params, collapse=collapse)
-        return stepper.draw(step, options.but(color="grad" if color == "auto" else color))
-    return draw_graph(root, options)
+        drawing = stepper.draw(step, options.but(color="grad" if color == "auto" else color))
+    else:
+        drawing = draw_graph(root, options)
+    drawing.format = format  # (graphviz checks the name)
+    return drawing
 
 
 __all__ = ["BORDERS", "HIGHLIGHT", "KIND_FILLS", "MAX_NODES", "NEGATIVE", "POSITIVE", "DrawOptions",

@@ -164,3 +164,16 @@ def test_a_missing_xp_function_names_what_the_eager_xp_has() -> None:
                     lambda xp, out, x: (2 / math.sqrt(math.pi) * xp.exp(-x * x),))
     with pytest.raises(AttributeError, match=r"xp.erf: the eager engine's xp \(ops.scalar_math\) has no"):
         erf(Value(0.5))
+
+
+def test_local_grads_must_give_one_derivative_per_input() -> None:
+    bare = define_op("bare", lambda xp, x: 2 * x, lambda xp, out, x: 2.0)  # no tuple
+    with pytest.raises(TypeError, match=r"define_op\('bare'\): local_grads returned float 2.0 for 1 input"):
+        bare(Value(1.0)).backward()
+    short = define_op("short", lambda xp, x, y: x * y, lambda xp, out, x, y: (y,))  # was y.grad = 0, silently
+    with pytest.raises(TypeError, match=r"local_grads returned 1 values for 2 inputs"):
+        short(Value(2.0), Value(3.0)).backward()
+    listed = define_op("listed", lambda xp, x: 2 * x, lambda xp, out, x: [2.0])  # a list is fine
+    x = Value(1.0)
+    listed(x).backward()
+    assert x.grad == 2.0

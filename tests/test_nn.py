@@ -364,6 +364,13 @@ def test_loading_a_multi_megabyte_model_costs_under_20_bytes_per_file_byte(tmp_p
 
 # --- where save may write ------------------------------------------------------------------
 
+def test_save_into_a_missing_folder_names_the_path_given(tmp_path) -> None:
+    path = tmp_path / "no-such-folder" / "model.json"
+    with pytest.raises(FileNotFoundError) as caught:
+        MLP(2, [1], seed=0).save(path)
+    assert caught.value.filename == str(path) and ".tmp" not in str(caught.value)  # was .model.json.x1y2.tmp
+
+
 def test_save_through_a_symlink_writes_its_target_and_keeps_the_link(tmp_path) -> None:
     target, link = tmp_path / "real.json", tmp_path / "link.json"
     target.write_text("old")

@@ -174,7 +174,7 @@ def same(ours: float, theirs: float) -> bool:
 
 
 def nonfinite_cases():
-    for name in sorted(BUILTIN_OPS):
+    for name in sorted(BUILTIN_OPS - {"at_least"}):  # its slope is 1 by design: tested on its own above
         n = ARITY.get(name, OPS[name].forward.__code__.co_argcount - 1 - OPS[name].has_param)
         for param in PARAMS.get(name, [None]):
             for slot in range(n):
@@ -236,3 +236,14 @@ def test_division_is_one_correctly_rounded_node() -> None:
     q = Value(1.0, label="x") / Value(4.0, label="y")
     assert q._op == "/" and [p.label for p in q._prev] == ["x", "y"]  # one node, drawn as /
     assert OPS["div"].local_text == ("1 / {1}", "-{0} / {1}²")  # what the ledger writes
+
+
+def test_division_grads_bit_for_bit_as_torch() -> None:
+    rng = random.Random(5)
+    pairs = [(1e-300, 1e-200), (1e200, 1e-100), (-3e-170, 7e-160)]  # y * y under- or overflows
+    for x, y in pairs + [(rng.uniform(-10, 10), rng.uniform(-10, 10)) for _ in range(2000)]:
+        a, b = Value(x), Value(y)
+        (a / b).backward()
+        ta, tb = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (x, y))
+        (ta / tb).backward()
+        assert (a.grad, b.grad) == (ta.grad.item(), tb.grad.item()), (x, y)  # was -inf, or an ulp off

@@ -91,3 +91,10 @@ def test_the_functions_the_readme_lists_are_values_methods() -> None:
     names = re.findall(r"(\w+)\(\)", listed.group(1))
     assert len(names) >= 8
     assert [n for n in names if not callable(getattr(Value, n, None))] == []
+
+
+def test_the_composite_ops_the_readme_lists_are_not_primitives() -> None:
+    (listed,) = re.findall(r"Composite\s+operations \(([^)]*)\) are built from the primitives",
+                           README.read_text(encoding="utf-8"))
+    composite = re.findall(r"`([^`]+)`", listed)
+    assert composite and not {op.symbol for op in ops.OPS.values()} & set(composite), composite  # / is div

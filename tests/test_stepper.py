@@ -322,7 +322,7 @@ def formula_value(text: str, inputs: list[float], out: float, param: float | Non
     filled = text.format(*(f"({x!r})" for x in inputs), out=f"({out!r})", param=f"({param!r})")
     python = re.sub(r"\b(sin|cos)\(", r"math.\1(", filled.replace("×", "*").replace("²", "**2"))
     python = python.replace("^", "**").replace("ln(", "math.log(")
-    return eval(python, {"math": math, "sign": lambda v: (v > 0) - (v < 0)})  # noqa: S307
+    return eval(python, {"math": math, "nan": math.nan, "sign": lambda v: (v > 0) - (v < 0)})  # noqa: S307
 
 
 POSITIVE_ONLY = {"log", "pow", "powc"}  # (the base of a power: x ** 2.5 needs x > 0)
@@ -345,6 +345,13 @@ def test_ledger_formulas_give_the_rules_local_derivatives(sizes: list[float], ne
         for i, text in enumerate(texts):
             got = formula_value(text, xs, node.data, node._param)
             assert got == pytest.approx(node._local[i], rel=1e-12, abs=1e-300), (op.name, i, text)
+
+
+def test_the_relu_formula_says_1_at_nan_as_its_rule() -> None:
+    node = apply(OPS["relu"], math.nan)
+    (text,) = OPS["relu"].local_text
+    assert node._local == (1.0,)  # as PyTorch's threshold_backward
+    assert formula_value(text, [math.nan], node.data, None) == 1.0  # "(1 if nan > 0 else 0)" said 0
 
 
 def test_page_json_leaves_nothing_for_the_html_parser() -> None:

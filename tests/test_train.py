@@ -17,18 +17,15 @@ from autograd_lite.engine import Value
 from autograd_lite.losses import binary_cross_entropy, cross_entropy, hinge
 from autograd_lite.nn import MLP
 from autograd_lite.optim import SGD, Adam, LinearLR
+from autograd_lite.plots import model_outputs, plot_decision_boundary, plot_history, plot_images
 from autograd_lite.train import (
     BACKENDS,
     DivergenceError,
     History,
-    _grid_outputs,
     batch_loss,
     eager_gradients,
     evaluate,
     fit,
-    plot_decision_boundary,
-    plot_history,
-    plot_images,
     predict,
 )
 
@@ -140,6 +137,7 @@ def test_divergence_is_reported_before_the_bad_update() -> None:
         fit(model, X, y, loss="mse", lr=10.0, epochs=200, progress=False)
     assert all(math.isfinite(p.data) for p in model.parameters())
     assert info.value.history.epochs >= 1
+    assert all(math.isfinite(v) for v in info.value.history.loss)  # history.json stays plain numbers
 
 
 def test_a_backend_plugs_into_fit() -> None:
@@ -201,15 +199,25 @@ def test_predict_and_evaluate() -> None:
 # --- pictures ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("activations", [["relu", "tanh", "linear"], ["sigmoid", "leaky_relu", "sigmoid"]])
-def test_the_numpy_grid_forward_pass_equals_the_model(activations: list[str]) -> None:
-    np = pytest.importorskip("numpy")
+def test_the_grid_replayed_on_the_tape_equals_the_model(activations: list[str]) -> None:
     model = MLP(2, [5, 4, 3], activation=activations, seed=2)
     rnd = random.Random(0)
     points = [[rnd.uniform(-2, 2), rnd.uniform(-2, 2)] for _ in range(20)]
-    grid = _grid_outputs(model, np.array(points))
+    grid = model_outputs(model, np.array(points))
     eager = predict(model, points)
     for row, out in zip(grid.tolist(), eager):
         assert row == pytest.approx(out, rel=1e-12, abs=1e-15)
+    for p in model.parameters():  # the recording reads the weights again at every replay
+        p.data *= -0.5
+    np.testing.assert_allclose(model_outputs(model, np.array(points)), predict(model, points), rtol=1e-12)
+
+
+def test_a_model_the_tape_cannot_replay_is_called_point_by_point() -> None:
+    def sign(x):  # looks at the value: a different graph for every sign of x1
+        x1 = x[0] + Value(0.0)
+        return x1 * 2.0 if x1.data > 0 else x1 * -1.0
+
+    assert model_outputs(sign, np.array([[1.0, 0.0], [-3.0, 0.0]])).tolist() == [[2.0], [3.0]]
 
 
 def test_plot_history_and_png_for_jupyter() -> None:

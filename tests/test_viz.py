@@ -334,3 +334,13 @@ def test_fmt_switches_to_fixed_point_after_rounding() -> None:
         ["9999.7", "10000.3", "-99995.0", "10000.0", "44850.0"]  # never '1e+04' next to '10000.3'
     assert [fmt(x) for x in (1234.5678, 0.00012345, 2.0, 1e8, 9999999.7)] == \
         ["1235", "0.0001234", "2.0", "1e+08", "1e+07"]
+
+
+def test_draw_dot_takes_micrographs_format(tmp_path) -> None:
+    o = (Value(2.0, label="a") * 3).tanh()
+    drawing = draw_dot(o, format="png", rankdir="TB")  # micrograd's draw_dot(root, format, rankdir)
+    written = drawing.render(tmp_path / "graph")
+    assert written.endswith("graph.png") and (tmp_path / "graph.png").read_bytes()[:4] == b"\x89PNG"
+    assert draw_dot(o).format == "svg"
+    with pytest.raises(ValueError, match="format"):
+        draw_dot(o, format="nope")

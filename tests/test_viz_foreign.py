@@ -218,3 +218,18 @@ def test_stepping_a_random_lecture_graph_gives_torch_s_grads(program, inputs) ->
     assert [x.grad for x in ours] == pytest.approx(expected, rel=1e-9, abs=1e-12)
     final = stepper.grads_at(-1) if len(stepper) else {x: 0.0 for x in ours}
     assert [final.get(x, 0.0) for x in ours] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_explain_counts_a_closure_input_listed_twice_once() -> None:
+    from autograd_lite.engine import Value
+
+    x = Value(3.0, label="x")
+    square = Value(x.data * x.data, (x, x), "*")  # micrograd's __mul__ with self is other
+
+    def _backward() -> None:
+        x.grad += x.data * square.grad
+        x.grad += x.data * square.grad
+    square._backward = _backward
+    y = square * 2.0
+    y.backward()
+    assert x.grad == 12.0 and explain(y, x).total == 12.0  # was 24: both places got the whole 6
