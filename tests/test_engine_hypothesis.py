@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import inspect
 import math
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -24,37 +23,13 @@ from hypothesis import strategies as st
 from autograd_lite import Value, gradcheck, value_sum
 from autograd_lite.engine import apply
 from autograd_lite.ops import BUILTIN_OPS, OPS
-
-torch = pytest.importorskip("torch")
+from torch_reference import TORCH_OPS, torch
 
 KINKY = {"relu", "abs", "leaky_relu"}  # derivative jumps at 0
 # at_least's slope is 1 by design (a clamp whose shift is a constant), not max's: neither torch nor
 # central differences agree with it; test_ops_vs_torch.test_at_least_is_a_clamp_... tests it
 NOT_THE_DERIVATIVE = {"at_least"}
 PRIMITIVES = sorted(BUILTIN_OPS - NOT_THE_DERIVATIVE)
-
-# How PyTorch computes each primitive. An op missing here (a new one) is computed by its own
-# forward with xp = torch: its derivative rule is still checked against torch's autograd.
-class AtLeast(torch.autograd.Function):
-    """ops.AT_LEAST in torch: max(x, lo), whose shift up to lo is a constant, so d/dx = 1."""
-
-    @staticmethod
-    def forward(ctx, x, lo):  # noqa: ANN001, ANN205
-        return torch.where(x < lo, torch.full_like(x, lo), x)
-
-    @staticmethod
-    def backward(ctx, grad):  # noqa: ANN001, ANN205
-        return grad, None
-
-
-NATIVE: dict[str, Any] = {
-    "add": torch.add, "mul": torch.mul, "div": torch.div, "pow": torch.pow, "powc": torch.pow,
-    "exp": torch.exp, "log": torch.log, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
-    "abs": torch.abs, "sin": torch.sin, "cos": torch.cos, "leaky_relu": torch.nn.functional.leaky_relu,
-    "sum": lambda *xs: torch.stack(xs).sum(), "at_least": AtLeast.apply,
-    "dot": lambda *wxb: torch.dot(torch.stack(wxb[:len(wxb) // 2]), torch.stack(wxb[len(wxb) // 2:-1]))
-    + wxb[-1],
-}
 
 
 def positive(a, choice: int = 0):  # a * a + 0.5 > 0 in both worlds
@@ -127,8 +102,10 @@ def step(name: str, args: list, choice: int, lib: str):
     if lib == "value":
         return apply(op, *args, param=param)
     extra = (param,) if op.has_param else ()
-    if name in NATIVE:
-        return NATIVE[name](*args, *extra)
+    # an op missing from TORCH_OPS (a new one) runs its own forward with xp = torch: its derivative
+    # rule is still checked against torch's autograd
+    if name in TORCH_OPS:
+        return TORCH_OPS[name](*args, *extra)
     return op.forward(torch, *args, *extra)
 
 

@@ -11,8 +11,7 @@ import pytest
 from autograd_lite import Value, value_sum
 from autograd_lite.engine import apply
 from autograd_lite.ops import BUILTIN_OPS, OPS
-
-torch = pytest.importorskip("torch")
+from torch_reference import TORCH_OPS, torch
 
 
 def close(ours: float, theirs: float, rel: float = 1e-13) -> bool:
@@ -145,25 +144,6 @@ def test_every_op_in_the_table_is_tested() -> None:
 
 # --- nan and inf: every op, values and gradients, as PyTorch float64 -----------------------
 
-class AtLeast(torch.autograd.Function):
-    """ops.AT_LEAST in torch: max(x, lo), whose shift up to lo is a constant, so d/dx = 1."""
-
-    @staticmethod
-    def forward(ctx, x, lo):  # noqa: ANN001, ANN205
-        return torch.where(x < lo, torch.full_like(x, lo), x)
-
-    @staticmethod
-    def backward(ctx, grad):  # noqa: ANN001, ANN205
-        return grad, None
-
-
-NATIVE = {
-    "add": torch.add, "mul": torch.mul, "div": torch.div, "pow": torch.pow, "powc": torch.pow,
-    "exp": torch.exp, "log": torch.log, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
-    "abs": torch.abs, "sin": torch.sin, "cos": torch.cos, "leaky_relu": torch.nn.functional.leaky_relu,
-    "sum": lambda *xs: torch.stack(xs).sum(), "at_least": AtLeast.apply,
-    "dot": lambda w, x, b: w * x + b,  # one weight, one input, the bias
-}
 ARITY = {"sum": 3, "dot": 3}
 PARAMS = {"powc": [0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, -0.5], "leaky_relu": [0.1], "at_least": [1e-12]}
 SPECIAL = [math.nan, math.inf, -math.inf]
@@ -188,7 +168,7 @@ def nonfinite_cases():
 def test_nan_and_inf_propagate_like_pytorch(name: str, inputs: list[float], param) -> None:
     op = OPS[name]
     ts = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in inputs]
-    tout = NATIVE[name](*ts, *([param] if op.has_param else []))
+    tout = TORCH_OPS[name](*ts, *([param] if op.has_param else []))
     vs = [Value(x) for x in inputs]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the engine prints no NumPy warning on the way

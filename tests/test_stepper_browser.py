@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from autograd_lite.engine import Value
 from autograd_lite.stepper import Stepper
 from autograd_lite.viz import fmt, node_ids
+from browser import chromium, needs_chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-NO_CHROMIUM = "no Chromium binary: install it to run this test (`.ci/system-deps.sh test`)"
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)]
+pytestmark = needs_chromium
 
 
 def seed003() -> tuple[Value, list[Value]]:
@@ -33,29 +31,9 @@ def seed003() -> tuple[Value, list[Value]]:
 
 
 @pytest.fixture
-def browser(request):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    if not Path(driver_path).exists():
-        pytest.fail("Chromium is installed but chromedriver is not: `sudo apt-get install chromium-driver`")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="autograd-lite-chromium-")
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1500,950",
-                f"--user-data-dir={profile}"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    if getattr(request, "param", "") == "no-js":  # like a static export whose viewer strips scripts
-        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    try:
+def browser(request: pytest.FixtureRequest) -> Iterator[Any]:
+    with chromium((1500, 950), javascript=getattr(request, "param", "") != "no-js") as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def test_next_and_prev_walk_through_forward_and_backward(browser, tmp_path) -> None:

@@ -3,8 +3,6 @@ colours in light and dark themes, any label, and micrograd's demo network (473 d
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +17,9 @@ from autograd_lite.nn import MLP
 from autograd_lite.stepper import Stepper
 from autograd_lite.stepper_html import visible
 from autograd_lite.viz import count_drawn, fmt, node_ids
+from browser import chromium, needs_chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-NO_CHROMIUM = "no Chromium binary: install it to run this test (`.ci/system-deps.sh test`)"
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)]
+pytestmark = needs_chromium
 
 # The contrast ratio (WCAG 2) of every rendered text against what is behind it, from computed styles.
 CONTRAST_JS = """
@@ -67,26 +64,9 @@ VISIBLE_LEDGER_JS = ("return Array.from(arguments[0].querySelectorAll('.al-ledge
 
 @pytest.fixture(scope="module")
 def driver() -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    if not Path(driver_path).exists():
-        pytest.fail("Chromium is installed but chromedriver is not: `sudo apt-get install chromium-driver`")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="autograd-lite-chromium-")
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,900",
-                f"--user-data-dir={profile}"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    chrome = webdriver.Chrome(service=Service(driver_path), options=options)
-    try:
+    """One Chromium for the module: starting it costs more than most of these tests."""
+    with chromium((1400, 900)) as chrome:
         yield chrome
-    finally:
-        chrome.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture

@@ -9,9 +9,14 @@ import random
 import re
 
 import pytest
+
+from autograd_lite.engine import Value
+from autograd_lite.nn import MLP
+from autograd_lite.stepper import Stepper
+from autograd_lite.stepper_frames import labels
+from autograd_lite.viz import HIGHLIGHT, fmt, node_ids
+from browser import needs_chromium
 from test_stepper_html_browser import (  # one Chromium for this module, as there
-    CHROMIUM,
-    NO_CHROMIUM,
     browser,
     contrast_failures,
     demo_network,
@@ -20,13 +25,7 @@ from test_stepper_html_browser import (  # one Chromium for this module, as ther
     press,
 )
 
-from autograd_lite.engine import Value
-from autograd_lite.nn import MLP
-from autograd_lite.stepper import Stepper
-from autograd_lite.stepper_frames import labels
-from autograd_lite.viz import HIGHLIGHT, fmt, node_ids
-
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)]
+pytestmark = needs_chromium
 __all__ = ["browser", "driver"]  # the fixtures, imported to share their Chromium set-up
 
 # Everything a frame shows, but not where the view is panned (that depends on the way there).
