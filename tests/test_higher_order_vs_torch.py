@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
-from test_engine_hypothesis import programs, run  # the random-graph generator of first-order tests
 
 from autograd_lite import (
     MLP,
@@ -22,6 +21,7 @@ from autograd_lite import (
 )
 from autograd_lite.engine import apply, value_dot
 from autograd_lite.ops import AT_LEAST, BUILTIN_OPS, OPS, POW
+from test_engine_hypothesis import programs, run  # the random-graph generator of first-order tests
 
 torch = pytest.importorskip("torch")
 
