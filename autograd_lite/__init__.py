@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from autograd_lite import functional
 from autograd_lite.custom_ops import define_op
 from autograd_lite.data import Dataset, batches, circles, digits, moons, spirals, train_test_split, xor
 from autograd_lite.engine import (
@@ -22,7 +23,8 @@ from autograd_lite.engine import (
     value_sum,
     zero_grad,
 )
-from autograd_lite.gradcheck import GradcheckError, gradcheck
+from autograd_lite.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from autograd_lite.higher_order import NotDifferentiableError, UnusedInputError, grad
 from autograd_lite.losses import (
     bce_with_logits,
     binary_cross_entropy,
@@ -62,10 +64,10 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "MLP", "SGD", "Adam", "AdamW", "Constant", "Dataset", "DivergenceError", "ExponentialLR",
-    "GradcheckError", "History", "Layer", "LinearLR", "ModelFileError", "Module", "Neuron", "StepLR",
-    "Value", "backpropagate", "batches", "bce_with_logits", "binary_cross_entropy", "circles",
-    "cross_entropy", "define_op", "detect_anomaly", "digits", "evaluate", "fit", "gradcheck", "hinge",
-    "local_grads",
+    "GradcheckError", "History", "Layer", "LinearLR", "ModelFileError", "Module", "Neuron",
+    "NotDifferentiableError", "StepLR", "UnusedInputError", "Value", "backpropagate", "batches",
+    "bce_with_logits", "binary_cross_entropy", "circles", "cross_entropy", "define_op", "detect_anomaly",
+    "digits", "evaluate", "fit", "functional", "grad", "gradcheck", "gradgradcheck", "hinge", "local_grads",
     "log_softmax", "moons", "mse", "no_grad", "plot_decision_boundary", "plot_history", "plot_images",
     "plot_network", "predict", "softmax", "spirals", "to_torch", "topological_order", "train_test_split",
     "value_sum", "xor", "zero_grad", *_LAZY,

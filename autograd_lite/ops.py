@@ -15,9 +15,14 @@ Each op is a row of data, in the spirit of HIPS autograd:
 
 ``xp`` is the maths library to use: :data:`scalar_math` (plain Python floats)
 for the eager engine, :mod:`numpy` for the batched tape. Everything that needs
-a derivative -- ``Value.backward``, the step-by-step stepper, the tape and the
-edge labels of graph drawings -- reads it from :data:`OPS`, so a rule is never
-written twice.
+a derivative -- ``Value.backward``, the step-by-step stepper, the tape, the
+edge labels of graph drawings and ``grad(create_graph=True)`` -- reads it from
+:data:`OPS`, so a rule is never written twice.
+
+``grad(create_graph=True)`` evaluates the rules with Values as inputs (its ``xp``
+is ``higher_order.value_math``), which builds the graph of the derivative. So a
+rule compares its inputs only with ``<`` and ``>``, because a Value's ``==`` is
+identity, not its number.
 
 Your own op is one more row: ``define_op`` (custom_ops.py) writes it into OPS.
 
@@ -180,9 +185,11 @@ POWC = rule("powc", "**",
 # (ln(x) is undefined for x <= 0: like PyTorch, d/dy is 0 at x = 0 and nan for x < 0)
 POW = rule("pow", "**",
            lambda xp, x, y: x ** y,
-           lambda xp, out, x, y: (y * xp.where(y == 0, 1.0, x) ** (y - 1),  # 0 for y = 0, as powc
+           # d/dx is 0 for y = 0 at every x: at x = 0 too (not 0 * 0^-1), where the base is replaced by 1.
+           # (No ==: the rule also runs on Values, whose == is identity; and d/dy of d/dx stays x^(y-1).)
+           lambda xp, out, x, y: (y * xp.where((xp.abs(x) > 0) | (xp.abs(y) > 0), x, 1.0) ** (y - 1),
                                   xp.where(x > 0, out * xp.log(xp.where(x > 0, x, 1.0)),
-                                           xp.where(x == 0, 0.0, math.nan))),
+                                           xp.where(x < 0, math.nan * out, 0.0 * x))),  # nan for nan x
            valid=lambda x, y: (x > 0) | ((x == 0) & (y >= 0)) | ((x < 0) & _is_integer(y))
            | _nan(x) | _nan(y) | _infinite(y),
            domain="a negative base needs a whole-number exponent, and 0 a non-negative one",

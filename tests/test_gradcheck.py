@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from autograd_lite import GradcheckError, Value, gradcheck
+from autograd_lite import GradcheckError, Value, gradcheck, gradgradcheck
 from autograd_lite.engine import apply
 from autograd_lite.gradcheck import numeric_grads
 from autograd_lite.ops import Op
@@ -48,3 +48,30 @@ def test_numeric_gradients_are_central_differences() -> None:
 def test_f_must_return_a_value() -> None:
     with pytest.raises(TypeError, match="float"):
         gradcheck(lambda a: 1.0, [2.0])
+
+
+# --- gradgradcheck: second derivatives ------------------------------------------------------
+
+def test_gradgradcheck_passes_correct_second_derivatives() -> None:
+    assert gradgradcheck(lambda a, b: (a * b).tanh() + a.exp() / b, [0.3, -1.2])
+    assert gradgradcheck(lambda a, b: a**b + (a * b).sigmoid().log(), [1.7, 0.6])
+
+
+def test_gradgradcheck_catches_a_rule_that_leaves_the_graph() -> None:
+    # the right first derivative of tanh, but computed from float(x): as a graph it is a
+    # constant, so its own derivative (the second derivative of tanh) comes out as 0
+    leaky = Op("tanh_f", "tanh", lambda xp, x: xp.tanh(x),
+               lambda xp, out, x: (xp.ones_like(x) * (1 - math.tanh(float(x)) ** 2),))
+    f = lambda a: apply(leaky, a) * 2  # noqa: E731
+    assert gradcheck(f, [0.7])  # first derivatives are fine
+    with pytest.raises(GradcheckError) as info:
+        gradgradcheck(f, [Value(0.7, label="a")])
+    message = str(info.value)
+    assert "1 of 1 second derivatives" in message and "d2/da da" in message and "mismatch" in message
+    assert f"{2 * -2 * math.tanh(0.7) * (1 - math.tanh(0.7) ** 2):+.6g}"[:7] in message  # the numeric one
+
+
+def test_gradgradcheck_mixed_partials_are_named() -> None:
+    wrong = Op("mul_f", "*", lambda xp, x, y: x * y, lambda xp, out, x, y: (float(y), float(x)))
+    with pytest.raises(GradcheckError, match=r"d2/dx0 dx1 .*mismatch"):
+        gradgradcheck(lambda a, b: apply(wrong, a, b), [0.5, 2.0])
