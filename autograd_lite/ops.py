@@ -257,7 +257,7 @@ def _max(xp: Any, *xs: Any) -> Any:
 
 
 def _max_grads(xp: Any, out: Any, *xs: Any) -> tuple[Any, ...]:
-    hits = [xp.where(x == out, 1.0, 0.0) for x in xs]
+    hits = [xp.where(x >= out, 1.0, 0.0) for x in xs]  # (>=: the largest; == on Values is identity)
     ties = sum(hits[1:], hits[0])
     # a nan max equals no input: 0 / 0, nan for every input, as torch.amax
     return tuple([xp.where(ties == 0, math.nan, h / xp.where(ties == 0, 1.0, ties)) for h in hits])

@@ -20,7 +20,7 @@ from autograd_lite import (
     value_sum,
 )
 from autograd_lite.engine import apply, value_dot
-from autograd_lite.ops import AT_LEAST, BUILTIN_OPS, OPS, POW
+from autograd_lite.ops import AT_LEAST, BUILTIN_OPS, MAX, OPS, POW
 from test_engine_hypothesis import programs, run  # the random-graph generator of first-order tests
 
 torch = pytest.importorskip("torch")
@@ -68,6 +68,9 @@ CASES = {
     # max(x, 0.5) whose shift up to 0.5 is a constant: d/dx = 1 everywhere, so d2/dx2 = 0
     "at_least": (lambda x: apply(AT_LEAST, x, param=0.5), lambda t: t + (t.clamp(min=0.5) - t).detach(),
                  [(-1.0,), (0.2,), (2.0,)]),
+    # max(a, b, c) (the largest's slope is 1, the others' 0), times a so that its second derivatives show
+    "max": (lambda a, b, c: apply(MAX, a, b, c) * a, lambda a, b, c: torch.stack([a, b, c]).amax() * a,
+            [(0.3, -1.2, 2.0), (2.5, 1.0, -1.0)]),
     "sin": (lambda x: x.sin(), None, [(-2.0,), (1.3,)]),
     "cos": (lambda x: x.cos(), None, [(-2.0,), (1.3,)]),
 }
