@@ -113,7 +113,7 @@ def _auto(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any], los
           use: Callable[[Tape, Any], Any], before_eager: Callable[[], None]) -> tuple[float, list[Numbers]]:
     from autograd_lite.tape import TapeError
 
-    if isinstance(_cached(model, loss, ys), Unreplayable):
+    if isinstance(cached_tape(model, loss, ys), Unreplayable):
         before_eager()
         return eager_gradients(model, xs, ys, loss)
     try:  # (a replay that fails has added nothing: Tape.run writes .grad after all its maths)
@@ -180,7 +180,7 @@ def as_numbers(out: Any) -> Numbers:
     return float(out)
 
 
-def _static(loss: Loss, ys: Sequence[Any]) -> tuple[bool, Any]:
+def static_targets(loss: Loss, ys: Any) -> tuple[bool, Any]:
     """Whether the tape gets the targets as plain numbers (`static`: one recording per value),
     and them as an array: whole numbers are class labels, which may pick the graph (hinge's
     sign, cross_entropy's logit), unless the loss takes its targets as Values (losses.VALUE_TARGETS)."""
@@ -191,8 +191,8 @@ def _static(loss: Loss, ys: Sequence[Any]) -> tuple[bool, Any]:
     return whole and loss not in VALUE_TARGETS, targets
 
 
-def _cached(model: Any, loss: Loss, ys: Sequence[Any]) -> Tape | Unreplayable | None:
-    return _TAPES.get(model, {}).get((loss, _static(loss, ys)[0]))
+def cached_tape(model: Any, loss: Loss, ys: Sequence[Any]) -> Tape | Unreplayable | None:
+    return _TAPES.get(model, {}).get((loss, static_targets(loss, ys)[0]))
 
 
 def _with_tape(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any], loss: Loss,
@@ -201,7 +201,7 @@ def _with_tape(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any]
 
     from autograd_lite.tape import Tape, TapeError
 
-    static, targets = _static(loss, ys)
+    static, targets = static_targets(loss, ys)
     tapes = _TAPES.setdefault(model, {})
     tape = tapes.get((loss, static))
     if isinstance(tape, Unreplayable):

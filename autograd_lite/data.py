@@ -158,7 +158,13 @@ def batches(X: Sequence[Any], y: Sequence[Any], batch_size: int | None = None, *
     """
     if len(X) != len(y):
         raise ValueError(f"batches: {len(X)} inputs but {len(y)} labels")
-    n = len(X)
+    for chunk in batch_indices(len(X), batch_size, shuffle=shuffle, rng=rng):
+        yield [X[i] for i in chunk], [y[i] for i in chunk]
+
+
+def batch_indices(n: int, batch_size: int | None = None, *, shuffle: bool = True,
+                  rng: random.Random | int | None = None) -> Iterator[list[int]]:
+    """The examples' numbers in each of `batches`' mini-batches (the same order for the same rng)."""
     size = n if batch_size is None else batch_size
     if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
         raise ValueError(f"batches: batch_size must be a whole number >= 1, got {batch_size!r}")
@@ -166,8 +172,7 @@ def batches(X: Sequence[Any], y: Sequence[Any], batch_size: int | None = None, *
     if shuffle:
         (rng if isinstance(rng, random.Random) else random.Random(rng)).shuffle(order)
     for start in range(0, n, int(size)):
-        chunk = order[start:start + int(size)]
-        yield [X[i] for i in chunk], [y[i] for i in chunk]
+        yield order[start:start + int(size)]
 
 
 # --- helpers ----------------------------------------------------------------------------

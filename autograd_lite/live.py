@@ -24,6 +24,8 @@ _cost = [0.1]  # seconds the last redraw took (in any LivePlot): when the first 
 
 
 class Display(Protocol):
+    reads_model: bool  # whether batch() may draw from the model (fit then makes its Values current first)
+
     def batch(self, epoch: int, loss: float) -> None: ...
     def epoch(self, history: History) -> None: ...
     def close(self) -> None: ...
@@ -41,6 +43,8 @@ def in_jupyter() -> bool:
 class ProgressBar:
     """tqdm's widget bar in Jupyter (text in a terminal): a tick per batch; after each epoch
     the History's numbers; within an epoch the running mean of its batch losses, so labelled."""
+
+    reads_model = False
 
     def __init__(self, epochs: int, per_epoch: int, *, disable: bool = False) -> None:
         self.epochs = epochs
@@ -75,6 +79,8 @@ class LivePlot:
     displays a line of text at once and returns a handle whose `update(picture)` replaces
     it, and then each picture (IPython's display(..., display_id=True) in Jupyter).
     """
+
+    reads_model = True  # the decision boundary
 
     def __init__(self, model: Callable[[Any], Any], X: Sequence[Any], y: Sequence[Any], *, epochs: int,
                  per_epoch: int, accuracy: bool, validation: bool = True,
@@ -229,6 +235,7 @@ class Displays:
 
     def __init__(self, *displays: Display) -> None:
         self.displays = displays
+        self.reads_model = any(d.reads_model for d in displays)
 
     def batch(self, epoch: int, loss: float) -> None:
         for d in self.displays:

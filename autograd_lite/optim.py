@@ -60,45 +60,60 @@ class Optimizer:
         """step(), given every parameter's .data and .grad as two arrays in self.params' order
         (Tape.run_for returns them): the same numbers, without reading them from each Value.
         They must be what the parameters hold now; None reads them (that is step())."""
-        vectorized = self._vectorized()
-        if not vectorized:
-            self._check_grads()  # before a subclass's update() sees them
+        if self._vectorized():
+            if arrays is None:
+                arrays = (np.array([p.data for p in self.params], dtype=float),
+                          np.array([p.grad for p in self.params], dtype=float))
+            self._assign(self.next_values(*arrays).tolist())
+            return
+        self._check_grads()  # a subclass's own update(i, grad, data): before it sees them
+        new = self._guarded(lambda: [p.data - self.update(i, p.grad, p.data)
+                                     for i, p in enumerate(self.params)])
+        self.steps += 1
+        self._assign(new)
+
+    def _assign(self, new: list[float]) -> None:
+        for p, x in zip(self.params, new):
+            p.data = x
+
+    def next_values(self, data: np.ndarray, grads: np.ndarray) -> np.ndarray:
+        """The parameters' values after one step from `data` and `grads` (arrays in self.params'
+        order), as an array: what step() would assign, bit for bit, without touching any Value
+        (tape_training.HeldSteps keeps the parameters in arrays between steps). Advances the
+        optimizer's state and `steps` as step() does; raises FloatingPointError, changing
+        nothing, if a value would not be finite. For the built-in optimizers (see _vectorized)."""
+        def new_values() -> np.ndarray:
+            with np.errstate(all="ignore"):  # overflow is found by _guarded, as for Python floats
+                return data - self._updates(grads, data)
+        new = self._guarded(new_values, grads)
+        self.steps += 1
+        return new
+
+    def _guarded(self, step: Callable[[], Any], grads: Any = None) -> Any:
+        """step()'s new values, or FloatingPointError with the state as it was if one is nan or inf."""
         saved = {key: list(getattr(self, key)) for key in self.state}
         try:
-            if vectorized:
-                new = self._new_data(arrays)
-            else:
-                new = [p.data - self.update(i, p.grad, p.data) for i, p in enumerate(self.params)]
-            if not math.isfinite(sum(new)):  # a nan or inf grad makes its new value nan or inf too
-                self._check_grads()
-                for i, (p, x) in enumerate(zip(self.params, new)):
+            new = step()
+            total = float(new.sum()) if isinstance(new, np.ndarray) else sum(new)
+            if not math.isfinite(total):  # a nan or inf grad makes its new value nan or inf too
+                self._check_grads(grads)
+                for i, x in enumerate(new):
                     if not math.isfinite(x):
-                        raise FloatingPointError(f"{type(self).__name__}.step: parameter {i} {describe(p)} "
-                                                 f"would become {x}; nothing was changed (try a smaller lr)")
+                        raise FloatingPointError(f"{type(self).__name__}.step: parameter {i} "
+                                                 f"{describe(self.params[i])} would become {x}; nothing "
+                                                 f"was changed (try a smaller lr)")
         except BaseException:
             for key, values in saved.items():
                 setattr(self, key, values)
             raise
-        for p, x in zip(self.params, new):
-            p.data = x
-        self.steps += 1
-
-    def _check_grads(self) -> None:
-        for i, p in enumerate(self.params):
-            if not math.isfinite(p.grad):
-                raise FloatingPointError(f"{type(self).__name__}.step: parameter {i} {describe(p)} has grad "
-                                         f"{p.grad}; the loss or the model overflowed (try a smaller lr)")
-
-    def _new_data(self, arrays: tuple[np.ndarray, np.ndarray] | None) -> list[float]:
-        """p.data - update(i, p.grad, p.data) for every parameter, in one NumPy pass: the same
-        float operations in the same order, so the same numbers, bit for bit (tests/test_optim.py)."""
-        if arrays is None:
-            arrays = (np.array([p.data for p in self.params], dtype=float),
-                      np.array([p.grad for p in self.params], dtype=float))
-        data, grads = arrays
-        with np.errstate(all="ignore"):  # overflow is found by step(), as for Python floats
-            new: list[float] = (data - self._updates(grads, data)).tolist()
         return new
+
+    def _check_grads(self, grads: Any = None) -> None:
+        for i, (p, g) in enumerate(zip(self.params, self.params if grads is None else grads)):
+            grad = p.grad if grads is None else float(g)
+            if not math.isfinite(grad):
+                raise FloatingPointError(f"{type(self).__name__}.step: parameter {i} {describe(p)} has grad "
+                                         f"{grad}; the loss or the model overflowed (try a smaller lr)")
 
     def update(self, i: int, grad: float, data: float) -> float:
         """How much to subtract from parameter i; subclasses keep their per-parameter state by i."""
@@ -150,11 +165,14 @@ class SGD(Optimizer):
             g = g + self.momentum * v if self.nesterov else v
         return self.lr * g
 
-    def _new_data(self, arrays: tuple[np.ndarray, np.ndarray] | None) -> list[float]:
-        if arrays is None and not (self.momentum or self.weight_decay):
+    def step_from(self, arrays: tuple[np.ndarray, np.ndarray] | None) -> None:
+        if arrays is None and not (self.momentum or self.weight_decay) and self._vectorized():
             lr = self.lr  # plain SGD: one Python pass is faster than NumPy's four conversions
-            return [p.data - lr * p.grad for p in self.params]
-        return super()._new_data(arrays)
+            new = self._guarded(lambda: [p.data - lr * p.grad for p in self.params])
+            self.steps += 1
+            self._assign(new)
+            return
+        super().step_from(arrays)
 
     def _updates(self, grads: np.ndarray, data: np.ndarray) -> np.ndarray:  # update(), every i at once
         g = grads + self.weight_decay * data if self.weight_decay else grads

@@ -142,20 +142,41 @@ class Tape:
         if seed is not None and program.shape is not None and not isinstance(program.shape, tuple):
             raise TypeError(f"Tape.run needs fn to return a loss (a Value), or (loss, output); it "
                             f"returns a list of {program.shape} Values: use Tape.forward for outputs")
+        params = program.parameters()
+        results, grads = self.replay(data, params, seed)
+        if grads is not None:
+            if into is None:
+                for leaf, grad in zip(program.learned_leaves, grads[program.learned].tolist()):
+                    leaf.grad += grad  # leaves accumulate, as in eager backward
+            else:
+                self._found = self._write_into(program, into, params, grads)
+        return results, program.shape
+
+    def replay(self, data: _Batch, params: np.ndarray, seed: float | None
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The replay itself, reading and writing no Value: fn's outputs for every example (one
+        column each) and, given a seed, d(seed * sum of the losses)/d(leaf) for every leaf of the
+        program, from the leaves' numbers `params` (in self.program.leaves' order). Every static
+        value of `data` must have its recording already (see `recorded`)."""
+        program = self.program
+        assert program is not None
         keys, which = data.keyed  # each example's outputs, from its own recording
         outputs = np.array([program.outputs[key] for key in keys])[which].T
         examples = np.arange(data.size)
+        grads = None
         with np.errstate(all="ignore"):
-            params = program.parameters()
             values, saved = program.forward(params, data.inputs, examples, keep=seed is not None)
             if seed is not None:
                 grads = program.backward(values, saved, params, seed, outputs[0], examples)
-                if into is None:
-                    for leaf, grad in zip(program.learned_leaves, grads[program.learned].tolist()):
-                        leaf.grad += grad  # leaves accumulate, as in eager backward
-                else:
-                    self._found = self._write_into(program, into, params, grads)
-        return values[outputs, examples], program.shape
+        return values[outputs, examples], grads
+
+    def recorded(self, data: _Batch) -> bool:
+        """Whether every static value of the batch has its recording (else a run records it)."""
+        return self.program is not None and all(key in self.traces for key in data.keyed[0])
+
+    def batch(self, batch: Any) -> _Batch:
+        """A batch (as run takes it) checked and laid out for `replay`."""
+        return self._batch(batch)
 
     def _write_into(self, program: Program, into: Sequence[Value], params: np.ndarray, grads: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:

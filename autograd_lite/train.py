@@ -26,7 +26,7 @@ from autograd_lite.backend import Numbers, fit_step, resolve
 from autograd_lite.backend import as_numbers as _numbers
 from autograd_lite.backend import batch_loss as batch_loss
 from autograd_lite.backend import eager_gradients as eager_gradients
-from autograd_lite.data import Dataset, as_xy, batches
+from autograd_lite.data import Dataset, as_xy, batch_indices
 from autograd_lite.history import History
 from autograd_lite.live import Display, Displays, LivePlot, ProgressBar, in_jupyter
 from autograd_lite.losses import CORRECT, LOSSES, Loss
@@ -35,6 +35,7 @@ from autograd_lite.optim import SGD, LRScheduler, Optimizer
 from autograd_lite.plots import plot_decision_boundary as plot_decision_boundary  # moved to plots.py; old
 from autograd_lite.plots import plot_history as plot_history  # imports from train keep working
 from autograd_lite.plots import plot_images as plot_images
+from autograd_lite.tape_training import HeldSteps
 
 __all__ = ["BACKENDS", "DivergenceError", "History", "Step", "batch_loss", "eager_gradients", "evaluate",
            "fit", "measure_epoch", "measurer", "predict", "train_epoch"]
@@ -88,12 +89,13 @@ def fit(model: Any, X: Sequence[Any] | Dataset, y: Sequence[Any] | None = None, 
     measure = measurer(loss_fn, correct)
     rng = random.Random(seed)
     history = History()
+    steps = step.on(X, y)  # with the tape, the parameters stay in arrays while an epoch runs
     show = _displays(model, X, y, epochs, _batches_per_epoch(len(X), batch_size), progress=progress,
                      live=live, accuracy=correct is not None, validation=val is not None)
     try:
         for epoch in range(1, epochs + 1):
             history.lr.append(step.optimizer.lr)
-            train_epoch(step, batches(X, y, batch_size, rng=rng), epoch, history, show)
+            train_epoch(steps, batch_indices(len(X), batch_size, rng=rng), epoch, history, show)
             measure_epoch(history, measure, step, (X, y), val)
             show.epoch(history)
             if scheduler is not None:
@@ -124,23 +126,37 @@ class Step:
         # backend.fit_step: with the tape, the optimizer steps from the tape's arrays (same numbers)
         return fit_step(self.gradients, self.model, xs, ys, self.loss, self.optimizer, _finite)[0]
 
+    def on(self, X: Sequence[Any], y: Sequence[Any]) -> HeldSteps:
+        """The steps on one data set, by the examples' numbers: `steps(indices)` is one update.
+        With the tape they keep the parameters in arrays between steps (tape_training.py) until
+        `steps.write_back()`, which fit calls whenever anything else may look at the model."""
+        return HeldSteps(self.model, self.gradients, self.loss, self.optimizer, X, y, _finite)
+
 
 def _finite(mean: float) -> None:  # no update from a nan or inf loss
     if not math.isfinite(mean):
         raise FloatingPointError(f"the loss became {mean}")
 
 
-def train_epoch(step: Step, epoch_batches: Iterable[tuple[Sequence[Any], Sequence[Any]]], epoch: int,
-                history: History, show: Display) -> None:
-    """One pass over the batches, an update for each; a diverging loss raises DivergenceError."""
-    for xs, ys in epoch_batches:
-        try:
-            mean = step(xs, ys)
-        except (OverflowError, FloatingPointError) as e:
-            raise DivergenceError(
-                f"fit: training diverged in epoch {epoch}, after {step.optimizer.steps} updates ({e}); "
-                f"try a smaller learning rate than {step.optimizer.lr:g}", history) from e
-        show.batch(epoch, mean)
+def train_epoch(steps: HeldSteps, epoch_batches: Iterable[Sequence[int]], epoch: int, history: History,
+                show: Display) -> None:
+    """One pass over the batches (each a list of the examples' numbers), an update for each; a
+    diverging loss raises DivergenceError. The model's Values are up to date when it returns or
+    raises, and before a display that draws from the model sees a batch."""
+    optimizer = steps.optimizer
+    try:
+        for indices in epoch_batches:
+            try:
+                mean = steps(indices)
+            except (OverflowError, FloatingPointError) as e:
+                raise DivergenceError(
+                    f"fit: training diverged in epoch {epoch}, after {optimizer.steps} updates ({e}); "
+                    f"try a smaller learning rate than {optimizer.lr:g}", history) from e
+            if show.reads_model:
+                steps.write_back()
+            show.batch(epoch, mean)
+    finally:
+        steps.write_back()
 
 
 Measure = Callable[[Any, Sequence[Any], Sequence[Any]], tuple[float, "float | None"]]
