@@ -311,6 +311,22 @@ class _Batch:
         numeric = [a.reshape(self.size, -1) for i, a in enumerate(arrays) if i not in static]
         self.inputs = np.concatenate(numeric, axis=1).T if numeric else np.empty((0, self.size))
 
+    def subset(self, index: np.ndarray) -> _Batch:
+        """The examples at `index` (their positions in this batch) as a batch, without checking
+        and laying them out again: how a held training step takes its batch from the data set."""
+        part = object.__new__(_Batch)
+        part.arrays, part.key_of, part.static = [a[index] for a in self.arrays], self.key_of, self.static
+        part.size, part.inputs = len(index), self.inputs[:, index]
+        keys, which = self.keyed
+        if len(keys) > 1:  # only the static values that occur in the part (each needs its recording)
+            present = np.flatnonzero(np.bincount(which[index], minlength=len(keys)))
+            renumber = np.zeros(len(keys), dtype=np.intp)
+            renumber[present] = np.arange(len(present))
+            part.keyed = [keys[k] for k in present.tolist()], renumber[which[index]]
+        else:
+            part.keyed = keys, which[index]
+        return part
+
     @functools.cached_property
     def groups(self) -> dict[tuple[Any, ...], np.ndarray]:
         """Examples by the values of their static arguments (one recording each)."""

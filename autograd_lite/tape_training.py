@@ -97,24 +97,27 @@ class HeldSteps:
             except (TypeError, ValueError):  # ragged inputs: the ordinary steps convert each batch
                 self.can_hold = False
                 return None
+        X, y = self.arrays
+        everywhere, targets = static_targets(self.loss, y)  # as the whole data set's batches would be
+        if everywhere != static:  # (only some batches' targets are whole numbers: the ordinary steps)
+            return None
+        try:
+            dataset = tape.batch((X, targets.astype(int) if static else targets))  # laid out once
+        except (TypeError, ValueError):
+            return None
         row = {leaf: i for i, leaf in enumerate(program.leaves)}
         rows = np.array([row[p] for p in params], dtype=np.intp)
         block = slice(int(rows[0]), int(rows[0]) + len(rows))
         contiguous = np.array_equal(rows, np.arange(block.start, block.stop))
-        return _Plan(tape, program, static, block if contiguous else rows)  # a slice: the optimizer's view
+        return _Plan(tape, program, dataset, block if contiguous else rows)  # a slice: the optimizer's view
 
     def _held_step(self, indices: Sequence[int]) -> float | None:
         """One step on the arrays, or None (nothing changed) where the ordinary step must run."""
         held = self.held
         assert held is not None and self.arrays is not None
         plan, tape = held.plan, held.plan.tape
-        X, y = self.arrays
-        index = np.asarray(indices, dtype=np.intp)
-        static, targets = static_targets(self.loss, y[index])
-        if static != plan.static:
-            return None
         try:
-            data = tape.batch((X[index], targets.astype(int) if static else targets))
+            data = plan.dataset.subset(np.asarray(indices, dtype=np.intp))
             if not tape.recorded(data) or tape.program is not plan.program:
                 return None  # a class label not seen before: the ordinary step records it
             seed = 1.0 / data.size  # as Tape.run_for
@@ -138,7 +141,7 @@ class _Plan:
 
     tape: Tape
     program: Any
-    static: bool  # the targets it takes as static (class labels)
+    dataset: Any  # the whole data set, laid out for the tape (tape._Batch): each batch is a subset
     rows: slice | np.ndarray  # the optimizer's parameters in program.leaves (a slice when contiguous)
 
 

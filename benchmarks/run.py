@@ -108,7 +108,7 @@ def ratios(results: list[Row]) -> None:
             r["x_numpy"] = r["median"] / floor["median"]
 
 
-SIDE_BY_SIDE = (w.TAPE, w.TORCH_BATCHED, w.NUMPY)
+SIDE_BY_SIDE = (w.TAPE, w.TAPE_VALUES, w.TORCH_BATCHED, w.NUMPY)
 
 
 def side_by_side(name: str, make: Callable[[str], Callable[[], Any] | None], rounds: int, steps: int,
@@ -137,7 +137,8 @@ def side_by_side(name: str, make: Callable[[str], Callable[[], Any] | None], rou
         row[f"cpu {impl}"] = 1e3 * statistics.median(cpu[impl])
         row[f"wall {impl}"] = 1e3 * statistics.median(wall[impl])
     pairs = (("tape_over_pytorch", w.TAPE, w.TORCH_BATCHED), ("tape_over_numpy", w.TAPE, w.NUMPY),
-             ("pytorch_over_numpy", w.TORCH_BATCHED, w.NUMPY))
+             ("pytorch_over_numpy", w.TORCH_BATCHED, w.NUMPY),
+             ("tape_values_over_pytorch", w.TAPE_VALUES, w.TORCH_BATCHED))
     for times, kind in ((cpu, ""), (wall, "wall_")):
         for key, a, b in pairs:
             row[kind + key] = statistics.median(x / y for x, y in zip(times[a], times[b]))
@@ -149,13 +150,15 @@ def side_by_side(name: str, make: Callable[[str], Callable[[], Any] | None], rou
 
 def side_table(rows: list[Row]) -> str:
     lines = ["| side by side, CPU time per step (median of rounds) | " + " | ".join(SIDE_BY_SIDE) +
-             " | tape / PyTorch batched | tape / NumPy by hand | PyTorch / NumPy | the three, wall time |",
-             "|---|" + "---|" * 7]
+             " | tape / PyTorch batched | tape / NumPy by hand | PyTorch / NumPy | tape, Values each step / "
+             "PyTorch | the first three ratios, wall time |",
+             "|---|" + "---|" * 9]
     for r in rows:
         lines.append(f"| {r['workload']} ({r['rounds']} rounds of {r['steps_per_round']} steps) | " +
                      " | ".join(f"{r[f'cpu {impl}']:.3g} ms" for impl in SIDE_BY_SIDE) +
                      f" | {r['tape_over_pytorch']:.2f}× | {r['tape_over_numpy']:.2f}× | "
-                     f"{r['pytorch_over_numpy']:.2f}× | {r['wall_tape_over_pytorch']:.2f}×, "
+                     f"{r['pytorch_over_numpy']:.2f}× | {r['tape_values_over_pytorch']:.2f}× | "
+                     f"{r['wall_tape_over_pytorch']:.2f}×, "
                      f"{r['wall_tape_over_numpy']:.2f}×, {r['wall_pytorch_over_numpy']:.2f}× |")
     return "\n".join(lines)
 
@@ -240,7 +243,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "chain": {"default": (0 if args.quick else 1, 1 if args.quick else 15), "clean": clean},
         "long chain": {"default": (0, 1 if args.quick else 2), "clean": clean},
         "step": {"default": (1 if args.quick else 2, slow), "clean": clean,
-                 w.TAPE: (1, 1 if args.quick else 50), w.TORCH_BATCHED: (1, 1 if args.quick else 200),
+                 w.TAPE: (1, 1 if args.quick else 50), w.TAPE_VALUES: (1, 1 if args.quick else 50),
+                 w.TORCH_BATCHED: (1, 1 if args.quick else 200),
                  w.NUMPY: (1, 1 if args.quick else 200)},
     }
     rounds, steps = (2, 1) if args.quick else (40, 20)

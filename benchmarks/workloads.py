@@ -1,6 +1,8 @@
 """The benchmark's workloads, once per implementation, all starting from the same weights.
 
-Implementations: autograd_lite's eager engine and its batched tape, micrograd 0.1.0,
+Implementations: autograd_lite's eager engine and its batched tape (as fit runs it, with
+the parameters held in arrays during an epoch; and reading and writing every parameter's
+Value at every step, as one train.Step does), micrograd 0.1.0,
 PyTorch with one 0-d tensor per scalar (what a scalar engine does, in C++), PyTorch
 on whole batches (what people outgrow a scalar engine for), and the floor: the same
 step written by hand in NumPy (three matrix products forward, and backward). Each factory
@@ -18,9 +20,10 @@ from typing import Any
 import numpy as np
 
 EAGER, TAPE, MICROGRAD = "autograd_lite eager", "autograd_lite tape", "micrograd 0.1.0"
+TAPE_VALUES = "autograd_lite tape, Values each step"
 TORCH_SCALAR, TORCH_BATCHED = "PyTorch scalar-per-op", "PyTorch batched"
 NUMPY = "NumPy by hand"
-IMPLEMENTATIONS = [EAGER, TAPE, MICROGRAD, TORCH_SCALAR, TORCH_BATCHED, NUMPY]
+IMPLEMENTATIONS = [EAGER, TAPE, TAPE_VALUES, MICROGRAD, TORCH_SCALAR, TORCH_BATCHED, NUMPY]
 
 Step = Callable[[], Any]
 Weights = list[tuple[list[list[float]], list[float]]]  # per layer: W (nout rows of nin), b
@@ -128,11 +131,13 @@ def digits_step(impl: str, sizes: Sizes) -> Step | None:
 
 def _autograd_lite(impl: str, weights: Weights, batches: Batches, loss_name: str,
                    lr: Callable[[], float]) -> list[Step]:
+    from autograd_lite.backend import tape_gradients
     from autograd_lite.engine import Value, value_sum
     from autograd_lite.losses import hinge, mse
     from autograd_lite.nn import MLP
     from autograd_lite.optim import SGD
     from autograd_lite.tape import Tape
+    from autograd_lite.tape_training import HeldSteps
 
     sizes = [len(weights[0][0][0])] + [len(b) for _, b in weights]
     model = MLP(sizes[0], sizes[1:])  # ReLU hidden layers, linear output, as micrograd
@@ -140,19 +145,33 @@ def _autograd_lite(impl: str, weights: Weights, batches: Batches, loss_name: str
     for p, w in zip(params, _flat(weights)):
         p.data = w
 
+    def hinge_l2(output: Any, target: Any) -> Value:  # the demo's L2 term, the same for every example:
+        return hinge(output, target) + 1e-4 * value_sum([p * p for p in params])  # its mean is itself
+    loss = hinge_l2 if loss_name == "hinge" else mse
+
     def example_loss(x: Any, target: Any) -> Value:  # for the tape, which replays one example's loss
-        if loss_name == "hinge":  # the demo's L2 term is the same for every example: its mean is itself
-            return hinge(model(x), target) + 1e-4 * value_sum([p * p for p in params])
-        return mse(model(x), target)
+        return loss(model(x), target)
 
     static = [1] if loss_name == "hinge" else []  # as fit does: labels pick hinge's sign; mse's are inputs
-    if impl == TAPE:  # one tape, recorded on all the batches (static labels: one recording each)
+    if impl == TAPE_VALUES:  # one tape, recorded on all the batches (static labels: one recording each)
         tape = Tape.record(example_loss, tuple(np.concatenate(part) for part in zip(*batches)), static=static)
         optimizer = SGD(params, lr=1.0)  # its lr is set at every step
+    if impl == TAPE:  # as fit: every batch is some examples of one data set, by their numbers
+        optimizer = SGD(params, lr=1.0)
+        X_all, y_all = (np.concatenate(part) for part in zip(*batches))
+        steps = HeldSteps(model, tape_gradients, loss, optimizer, X_all, y_all, lambda mean: None)
+        starts = np.cumsum([0] + [len(Xb) for Xb, _ in batches])
 
-    def make(Xb: np.ndarray, yb: np.ndarray) -> Step:
+    def make(Xb: np.ndarray, yb: np.ndarray, k: int) -> Step:
         if impl == TAPE:
-            def step_tape() -> None:  # as fit's step (backend.fit_step): the SGD steps from the tape's arrays
+            indices = list(range(starts[k], starts[k + 1]))
+
+            def step_held() -> None:  # fit's step: the parameters stay in the tape's arrays
+                optimizer.lr = lr()
+                steps(indices)
+            return step_held
+        if impl == TAPE_VALUES:
+            def step_tape() -> None:  # one train.Step: SGD steps from the tape's arrays, writing every Value
                 _, values, grads = tape.run_for((Xb, yb), optimizer.params)  # (zero_grad, then run)
                 optimizer.lr = lr()
                 optimizer.step_from((values, grads))
@@ -170,7 +189,7 @@ def _autograd_lite(impl: str, weights: Weights, batches: Batches, loss_name: str
             total.backward()
             _sgd(params, lr())
         return step_eager
-    return [make(Xb, yb) for Xb, yb in batches]
+    return [make(Xb, yb, k) for k, (Xb, yb) in enumerate(batches)]
 
 
 def _micrograd(weights: Weights, batches: Batches, loss_name: str, lr: Callable[[], float]) -> list[Step]:
@@ -320,6 +339,7 @@ def _sgd(params: list[Any], lr: float) -> None:
 MAKERS: dict[str, Callable[[Weights, Batches, str, Callable[[], float]], list[Step]]] = {
     EAGER: lambda *args: _autograd_lite(EAGER, *args),
     TAPE: lambda *args: _autograd_lite(TAPE, *args),
+    TAPE_VALUES: lambda *args: _autograd_lite(TAPE_VALUES, *args),
     MICROGRAD: _micrograd,
     TORCH_SCALAR: _torch_scalar,
     TORCH_BATCHED: _torch_batched,
