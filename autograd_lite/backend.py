@@ -84,14 +84,15 @@ def _run(tape: Tape, batch: Any) -> Any:
 
 
 def tape_loss(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any],
-              loss: Loss) -> tuple[float, list[Numbers]]:
-    """(mean loss, outputs) over a dataset with the same tape as tape_gradients; no gradients."""
+              loss: Loss) -> tuple[float, Any]:
+    """(mean loss, outputs) over a dataset with the same tape as tape_gradients; no gradients.
+    The outputs are an array, one row per example (a number each for a model with one output)."""
     import numpy as np
 
     def mean_and_outputs(tape: Tape, batch: Any) -> tuple[float, Any]:
         losses, outputs = tape.forward(batch)
         return float(np.mean(losses)), outputs
-    return _with_tape(model, xs, ys, loss, mean_and_outputs)
+    return _with_tape(model, xs, ys, loss, mean_and_outputs, listed=False)
 
 
 def auto_gradients(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any],
@@ -196,7 +197,7 @@ def cached_tape(model: Any, loss: Loss, ys: Sequence[Any]) -> Tape | Unreplayabl
 
 
 def _with_tape(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any], loss: Loss,
-               use: Callable[[Tape, Any], Any]) -> tuple[float, list[Numbers]]:
+               use: Callable[[Tape, Any], Any], listed: bool = True) -> tuple[float, Any]:
     import numpy as np
 
     from autograd_lite.tape import Tape, TapeError
@@ -221,4 +222,4 @@ def _with_tape(model: Callable[[Any], Any], xs: Sequence[Any], ys: Sequence[Any]
         tapes[(loss, static)] = Unreplayable(error.reason)
         raise
     tapes[(loss, static)] = tape
-    return mean_loss, outputs.tolist()
+    return mean_loss, outputs.tolist() if listed else outputs

@@ -18,6 +18,8 @@ import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from autograd_lite import ops
 from autograd_lite.engine import Value, apply, describe, value_sum
 
@@ -156,6 +158,23 @@ def _argmax_is_target(output: Any, target: Any) -> bool:
     return max(range(len(outputs)), key=outputs.__getitem__) == target
 
 
+def accuracy(correct: Callable[[Any, Any], bool], outputs: Any, targets: Sequence[Any]) -> float:
+    """The share of examples whose output (a row of the array `outputs`) is a correct prediction
+    of its target: for the judgements of CORRECT in one NumPy pass, the same answers."""
+    rows, wanted = np.asarray(outputs, dtype=float), np.asarray(targets)
+    rows = rows.reshape(len(rows), -1)
+    if correct in _BY_ROWS and wanted.dtype.kind in "biuf" and len(wanted) == len(rows):
+        return float(np.mean(_BY_ROWS[correct](rows, wanted)))
+    listed = np.asarray(outputs).tolist()  # a number per example for a model with one output, else a list
+    return sum(bool(correct(o, t)) for o, t in zip(listed, targets)) / len(rows)
+
+
+def _pairs_by_rows(rows: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    wanted = wanted.reshape(len(wanted), -1)
+    k = min(rows.shape[1], wanted.shape[1])  # as zip(outputs, targets): the shorter decides
+    return rows[:, :k], wanted[:, :k]
+
+
 #: For each loss, whether an output (numbers) counts as a correct prediction of the target:
 #: a score above 0 (hinge, bce_with_logits) or a probability above 0.5 means the positive
 #: class; mse counts outputs within 0.5 of the target; cross_entropy takes the largest logit.
@@ -165,6 +184,34 @@ CORRECT: dict[Callable[..., Value], Callable[[Any, Any], bool]] = {
     binary_cross_entropy: _binary(0.5),
     mse: _close_to_target,
     cross_entropy: _argmax_is_target,
+}
+
+
+def _above_by_rows(threshold: float) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    def by_rows(rows: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+        o, t = _pairs_by_rows(rows, wanted)
+        return np.all((o > threshold) == (t > 0.5), axis=1)
+    return by_rows
+
+
+def _close_by_rows(rows: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    o, t = _pairs_by_rows(rows, wanted)
+    return np.all(np.abs(o - t) < 0.5, axis=1)
+
+
+def _argmax_by_rows(rows: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    if wanted.ndim != 1:  # a target that is not one class number is never the argmax
+        return np.zeros(len(rows), dtype=bool)
+    return np.argmax(rows, axis=1) == wanted  # (the first of equal largest, as max())
+
+
+#: Each judgement of CORRECT on a whole array of outputs at once (examples, outputs), for `accuracy`.
+_BY_ROWS: dict[Callable[[Any, Any], bool], Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    CORRECT[hinge]: _above_by_rows(0.0),
+    CORRECT[bce_with_logits]: _above_by_rows(0.0),
+    CORRECT[binary_cross_entropy]: _above_by_rows(0.5),
+    _close_to_target: _close_by_rows,
+    _argmax_is_target: _argmax_by_rows,
 }
 
 

@@ -29,7 +29,7 @@ from autograd_lite.backend import eager_gradients as eager_gradients
 from autograd_lite.data import Dataset, as_xy, batch_indices
 from autograd_lite.history import History
 from autograd_lite.live import Display, Displays, LivePlot, ProgressBar, in_jupyter
-from autograd_lite.losses import CORRECT, LOSSES, Loss
+from autograd_lite.losses import CORRECT, LOSSES, Loss, accuracy
 from autograd_lite.modes import no_grad
 from autograd_lite.optim import SGD, LRScheduler, Optimizer
 from autograd_lite.plots import plot_decision_boundary as plot_decision_boundary  # moved to plots.py; old
@@ -181,8 +181,7 @@ def measurer(loss: Loss, correct: Callable[[Any, Any], bool] | None) -> Measure:
             return eager(model, X, y)
         if not math.isfinite(mean):
             return eager(model, X, y)  # eager says which op failed, or gets the clamped value right
-        accuracy = None if correct is None else sum(bool(correct(o, t)) for o, t in zip(outputs, y)) / len(X)
-        return mean, accuracy
+        return mean, None if correct is None else accuracy(correct, outputs, y)
     return with_tape
 
 

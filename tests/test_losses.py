@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -192,3 +193,22 @@ def test_numpy_targets_work_like_lists() -> None:
     assert mse(outs, np.array([1.0, 0.0])).data == mse(outs, [1.0, 0.0]).data == (0.25 + 1.0) / 2
     assert cross_entropy(outs, np.int64(1)).data == cross_entropy(outs, 1).data
     assert CORRECT[mse](np.array([0.9, 0.1]), np.array([1.0, 0.0]))
+
+
+@pytest.mark.parametrize("outputs", [1, 3])
+@pytest.mark.parametrize("targets", ["class", "list", "list of one"])
+def test_accuracy_on_arrays_judges_every_example_as_correct_does(outputs: int, targets: str) -> None:
+    from autograd_lite.losses import CORRECT, accuracy
+    rng = np.random.default_rng(outputs)
+    for loss, correct in CORRECT.items():
+        out = rng.normal(size=(60, outputs))
+        out[:5] = 0.5  # ties and values on the thresholds
+        if targets == "class":
+            t = rng.integers(0, max(outputs, 2), 60)
+        else:
+            t = rng.integers(0, 2, (60, outputs if targets == "list" else 1)).astype(float)
+        if loss.__name__ == "hinge":
+            t = np.where(t > 0, 1, -1)
+        one_by_one = sum(bool(correct(o, y)) for o, y in zip(out.tolist(), t.tolist())) / 60
+        assert accuracy(correct, out, t.tolist()) == one_by_one
+        assert 0 < one_by_one < 1 or loss.__name__ == "cross_entropy"
