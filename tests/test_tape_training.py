@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from autograd_lite import live, tape_training
 from autograd_lite.data import Dataset, digits, moons
@@ -211,3 +213,23 @@ def test_parameters_the_optimizer_does_not_hold_keep_the_ordinary_steps(monkeypa
     fit(Scaled(), moons(12, seed=0), loss="hinge", optimizer=SGD(model.parameters(), lr=0.1),
         batch_size=4, epochs=2, progress=False, backend="tape")
     assert held == [] and scale.grad != 0  # it accumulates, as in eager backward
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=2), st.sampled_from(["relu", "tanh", "sigmoid"]),
+       st.sampled_from(["hinge", "mse", "bce_with_logits", "cross_entropy"]),
+       st.sampled_from([SGD, Adam, AdamW]), st.integers(1, 9), st.integers(0, 2**16))
+def test_random_mlps_losses_and_optimizers_hold_bit_for_bit(hidden, activation, loss, optimizer, size, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(14, 3)).tolist()
+    classes = 3 if loss == "cross_entropy" else 1
+    labels = rng.integers(0, 2 if classes == 1 else classes, 14)
+    y = (np.where(labels > 0, 1, -1) if loss == "hinge" else labels).tolist()
+    if loss == "mse":
+        y = rng.normal(size=14).tolist()  # real-valued targets: inputs of the tape
+
+    def make():
+        model = MLP(3, [*hidden, classes], activation=activation, seed=seed)
+        return model, optimizer(model.parameters(), lr=0.05)
+    held, ordinary = train_both(make, (X, y), loss=loss, batch_size=size, epochs=2, backend="tape")
+    assert held == ordinary
