@@ -24,7 +24,7 @@ import numpy as np
 from autograd_lite import modes, ops
 from autograd_lite.engine import Value
 from autograd_lite.ops import Op
-from autograd_lite.tape_layers import Layer, layer_kernels
+from autograd_lite.tape_layers import Layer, adder, layer_kernels, rows_of, slice_or_rows
 
 Rows = slice | np.ndarray
 
@@ -100,8 +100,7 @@ def _sum(group: Group, b: Buffers) -> Kernels:
         def backward(args: list[Any], examples: np.ndarray) -> None:
             grads[parents] += out_grad()
         return Kernels(forward, backward)
-    ones = (1.0,) * len(parents)
-    return Kernels(forward, _chain_rule(group, b, lambda args: ones))
+    return Kernels(forward, _chain_rule(group, b, None))
 
 
 def _elementwise(group: Group, b: Buffers) -> Kernels:
@@ -141,25 +140,38 @@ def _elementwise(group: Group, b: Buffers) -> Kernels:
     return Kernels(forward if op.valid is None else checked, backward)
 
 
-def _chain_rule(group: Group, b: Buffers, local_grads: Callable[[list[Any]], tuple[Any, ...]]
+def _chain_rule(group: Group, b: Buffers, local_grads: Callable[[list[Any]], tuple[Any, ...]] | None
                 ) -> Callable[[list[Any], np.ndarray], None]:
-    """grad[parent] += local * grad[node] over a group's edges, given its local derivatives."""
+    """grad[parent] += local * grad[node] over a group's edges, given its local derivatives
+    (None: all 1, a sum's)."""
     columns = slice(None, 1) if group.once else slice(None)
     out_grad = _out_grad(group, b.grads)
+    ones = (1.0,) * group.parents.shape[0]
     if group.scatter is None:  # no row is read twice by one input position: add one position at a time
-        adds = [(k, _adder(b.grads, target, columns)) for k, target in enumerate(group.targets)
+        adds = [(k, adder(b.grads, target, columns)) for k, target in enumerate(group.targets)
                 if target is not None]
 
         def backward(args: list[Any], examples: np.ndarray) -> None:
-            local, g = local_grads(args), out_grad()
+            local, g = ones if local_grads is None else local_grads(args), out_grad()
             for k, add in adds:
                 add(local[k] * g)
         return backward
-    add = _scatter_add(group, b.grads)
+    nodes = group.stop - group.start
+    flows = np.empty((*group.parents.shape, 1 if group.once else b.grads.shape[1]))  # one per edge
+    edges = np.concatenate([e.reshape(-1) for _, e in group.scatter])
+    positions = np.unique(edges // nodes).tolist()  # the inputs whose edges carry a gradient
+    add = _scatter_add(group, b.grads, flows.reshape(-1, flows.shape[-1]))
 
     def scatter(args: list[Any], examples: np.ndarray) -> None:
         g = out_grad()
-        add(stacked(local_grads(args), g.shape) * g)
+        if local_grads is None:  # each edge carries grad[node]
+            for k in positions:
+                flows[k] = g
+        else:
+            local = local_grads(args)
+            for k in positions:
+                np.multiply(local[k], g, out=flows[k])
+        add()
     return scatter
 
 
@@ -180,28 +192,26 @@ def _out_grad(group: Group, grads: np.ndarray) -> Callable[[], np.ndarray]:
     return lambda: rows
 
 
-def _adder(grads: np.ndarray, rows: Rows, columns: slice) -> Callable[[np.ndarray], None]:
-    """grads[rows, columns] += flow, for rows that are all different."""
-    if isinstance(rows, slice):
-        view = grads[rows, columns]
-        return lambda flow: np.add(view, flow, out=view)  # (what += does)
-
-    def add(flow: np.ndarray) -> None:
-        grads[rows, columns] += flow
-    return add
-
-
-def _scatter_add(group: Group, grads: np.ndarray) -> Callable[[np.ndarray], None]:
-    """grad[parent] += the flows of all its edges, given the flows (arity, nodes, columns);
-    see tape_replay._scatter for the buckets."""
+def _scatter_add(group: Group, grads: np.ndarray, flows: np.ndarray) -> Callable[[], None]:
+    """grad[parent] += the flows of all its edges (`flows`: one row per edge), as the buckets of
+    tape_replay._scatter say; views where the rows and edges are consecutive."""
     assert group.scatter is not None
-    buckets = [(rows, edges[:, 0] if edges.shape[1] == 1 else None, edges) for rows, edges in group.scatter]
     target = grads[:, :1] if group.once else grads
+    adds = []
+    for rows, edges in group.scatter:
+        m = edges.shape[1]
+        into = adder(target, slice_or_rows(rows), slice(None))
+        if m == 1:
+            adds.append((into, rows_of(flows, slice_or_rows(edges[:, 0])), False))
+        else:  # flows[edges] is (parents, m, columns): summed over m
+            flat = slice_or_rows(edges.reshape(-1))
+            shape = (*edges.shape, flows.shape[1])
+            flow = rows_of(flows, flat, shape) if isinstance(flat, slice) else rows_of(flows, edges)
+            adds.append((into, flow, True))
 
-    def add(flows: np.ndarray) -> None:
-        flows = flows.reshape(-1, flows.shape[-1])  # one row per edge
-        for rows, single, edges in buckets:
-            target[rows] += flows[single] if single is not None else flows[edges].sum(axis=1)
+    def add() -> None:
+        for into, flow, summed in adds:
+            into(flow().sum(axis=1) if summed else flow())
     return add
 
 

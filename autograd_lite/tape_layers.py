@@ -48,8 +48,8 @@ def layer_kernels(layer: Layer, values: np.ndarray, grads: np.ndarray, params: n
     dX = Wᵀ G, with G the nodes' grads (nodes, batch)."""
     m, n = layer.shape
     out, G = values[rows], grads[rows]
-    weights = _rows(params, layer.block, (m, n + 1))  # [W | b]
-    inputs = _rows(values, layer.inputs)
+    weights = rows_of(params, layer.block, (m, n + 1))  # [W | b]
+    inputs = rows_of(values, layer.inputs)
 
     def forward() -> None:
         w = weights()
@@ -69,7 +69,7 @@ def layer_kernels(layer: Layer, values: np.ndarray, grads: np.ndarray, params: n
             edges[:, :n], edges[:, n] = G @ X.T, np.add.reduce(G, axis=1)
             np.add.at(leaf_grads, layer.block, edges.reshape(-1))  # type: ignore[arg-type]
 
-    add_input_grads = _adder(grads, layer.inputs)
+    add_input_grads = adder(grads, layer.inputs)
 
     def backward() -> None:
         add_leaf_grads(inputs())
@@ -79,8 +79,8 @@ def layer_kernels(layer: Layer, values: np.ndarray, grads: np.ndarray, params: n
     return forward, backward
 
 
-def _rows(array: np.ndarray, rows: slice | np.ndarray, shape: tuple[int, ...] | None = None
-          ) -> Callable[[], np.ndarray]:
+def rows_of(array: np.ndarray, rows: slice | np.ndarray, shape: tuple[int, ...] | None = None
+            ) -> Callable[[], np.ndarray]:
     """array[rows] (reshaped), as a function: a view made once when rows are a slice."""
     if isinstance(rows, slice):
         view = array[rows] if shape is None else array[rows].reshape(shape)
@@ -88,14 +88,16 @@ def _rows(array: np.ndarray, rows: slice | np.ndarray, shape: tuple[int, ...] | 
     return lambda: array[rows] if shape is None else array[rows].reshape(shape)
 
 
-def _adder(array: np.ndarray, rows: slice | np.ndarray) -> Callable[[np.ndarray], None]:
-    """array[rows] += x, as a function: a view made once when rows are a slice."""
+def adder(array: np.ndarray, rows: slice | np.ndarray, columns: slice = slice(None)
+          ) -> Callable[[np.ndarray], None]:
+    """array[rows, columns] += x (rows all different), as a function: a view made once when
+    rows are a slice."""
     if isinstance(rows, slice):
-        view = array[rows]
-        return lambda x: np.add(view, x, out=view)
+        view = array[rows, columns]
+        return lambda x: np.add(view, x, out=view)  # (what += does)
 
     def add(x: np.ndarray) -> None:
-        array[rows] += x
+        array[rows, columns] += x
     return add
 
 
