@@ -102,6 +102,12 @@ class Program:
                 for g in self.groups if not g.once]
         spread = np.unique(np.concatenate([*read, *self.outputs.values(), np.empty(0, dtype=np.intp)]))
         self.spread = slice_or_rows(spread[spread < self.first_input])  # leaves read per example
+        once = np.concatenate([np.empty(0, dtype=np.intp),
+                               *(g.parents.reshape(-1) for g in self.groups if g.once)])
+        self._spread = _covering(spread[spread < self.first_input])  # and the leaves between them
+        self._once_read = _covering(once[once < self.first_input])  # (their values are in column 0)
+        reached = np.concatenate([spread, once])  # the leaves whose grads kernels add (not layers' weights)
+        self._leaves_read = _covering(reached[reached < self.first_input])
         self._zero = [(slice(self.first_input, self.first_input + n_inputs), True)]  # (rows, all columns?)
         for g in self.groups:
             if g.once:  # else its grads are all in column 0, where the nodes computed once add them
@@ -125,8 +131,8 @@ class Program:
         run = self._run(inputs.shape[1])
         b = run.buffers
         b.params[...] = params
-        b.values[:self.first_input, 0] = params  # column 0: what the ops computed once read
-        b.values[self.spread] = params[self.spread, None]
+        b.values[self._once_read, 0] = params[self._once_read]  # column 0: what the ops computed once read
+        b.values[self._spread] = params[self._spread, None]
         b.values[self.first_input:self.first_input + len(inputs)] = inputs
         saved = []
         anomaly = modes.state.anomaly
@@ -147,8 +153,6 @@ class Program:
         b.params[...] = params
         for zero in run.zeros:  # what the kernels add to starts at 0
             zero.fill(0.0)
-        if run.spread_rows is not None:
-            b.grads[run.spread_rows] = 0.0
         b.grads[losses, run.columns] = seed
         b.leaf_grads.fill(0.0)
         anomaly = modes.state.anomaly
@@ -157,8 +161,9 @@ class Program:
             if anomaly:
                 check_backward(group, args or gathered(values, params, group), values,
                                b.grads[group.start:group.stop], examples)
-        leaf_grads = b.leaf_grads + b.grads[:self.first_input, 0]
-        leaf_grads[self.spread] += b.grads[self.spread, 1:].sum(axis=1)
+        leaf_grads = b.leaf_grads.copy()  # the layers' weights', then the other leaves'
+        leaf_grads[self._leaves_read] += b.grads[self._leaves_read, 0]
+        leaf_grads[self._spread] += b.grads[self._spread, 1:].sum(axis=1)
         return leaf_grads
 
     def _run(self, columns: int, values: np.ndarray | None = None) -> _Run:
@@ -173,13 +178,8 @@ class Program:
         buffers = Buffers(np.empty(size) if values is None else values, np.empty(size),
                           np.empty(leaves), np.empty(leaves))
         zeros = [buffers.grads[rows, :None if full else 1] for rows, full in self._zero]
-        zeros.append(buffers.grads[:leaves, :1])
-        spread_rows = None
-        if isinstance(self.spread, slice):
-            zeros.append(buffers.grads[self.spread])
-        else:
-            spread_rows = self.spread
-        run = _Run(buffers, [compile_group(g, buffers) for g in self.groups], zeros, spread_rows,
+        zeros += [buffers.grads[self._leaves_read, :1], buffers.grads[self._spread]]
+        run = _Run(buffers, [compile_group(g, buffers) for g in self.groups], zeros,
                    np.arange(columns))
         if values is None:
             self._runs = run
@@ -193,7 +193,6 @@ class _Run:
     buffers: Buffers
     kernels: list[Kernels]
     zeros: list[np.ndarray]  # views of the grads
-    spread_rows: np.ndarray | None  # the leaves read per example, when not a slice (zeroed too)
     columns: np.ndarray  # 0, 1, ..., batch - 1
 
 
@@ -251,6 +250,11 @@ def _group(members: list[Value], row: dict[Value, int], same_as: dict[Value, Val
 def _layer_x(group: Group) -> np.ndarray:
     n = group.parents.shape[0] // 2
     return group.parents[n:2 * n, 0]
+
+
+def _covering(rows: np.ndarray) -> slice:
+    """The rows from the first to the last of `rows` (a slice is a view: faster than the rows)."""
+    return slice(int(rows.min()), int(rows.max()) + 1) if len(rows) else slice(0, 0)
 
 
 def _scatter(edge_parents: np.ndarray, constant: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
