@@ -70,11 +70,14 @@ def layer_kernels(layer: Layer, values: np.ndarray, grads: np.ndarray, params: n
             np.add.at(leaf_grads, layer.block, edges.reshape(-1))  # type: ignore[arg-type]
 
     add_input_grads = adder(grads, layer.inputs)
+    # Wᵀ G; for one node, each entry is one product w_i g: NumPy's outer product is faster
+    # (and its sign of a zero product is lost in the add, 0.0 + -0.0 = 0.0, as in the matmul's sum)
+    input_grads = (lambda w: np.multiply(w.T, G)) if m == 1 else (lambda w: w.T @ G)
 
     def backward() -> None:
         add_leaf_grads(inputs())
         if layer.input_grads:
-            add_input_grads(weights()[:, :n].T @ G)
+            add_input_grads(input_grads(weights()[:, :n]))
 
     return forward, backward
 
