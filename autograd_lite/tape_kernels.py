@@ -145,14 +145,16 @@ def _elementwise(group: Group, b: Buffers) -> Kernels:
         out[...] = op.forward(np, *args)
         return args
 
-    # a built-in op gives nan or inf wherever its inputs are outside its domain (test_tape checks
-    # this), so a finite result needs no domain check; another op's inputs are always checked
+    # a built-in op gives nan or inf wherever its finite inputs are outside its domain (test_tape
+    # checks this; (-inf) ** -0.5 is 0), so finite inputs and result need no domain check; another
+    # op's inputs are always checked
     builtin = op.name in ops.BUILTIN_OPS and ops.OPS.get(op.name) is op
+    arity = group.parents.shape[0]
 
     def checked(examples: np.ndarray) -> list[Any]:  # a domain check cannot see overflow: both
         args = inputs()
         result = op.forward(np, *args)
-        if not (builtin and _finite(result)):
+        if not (builtin and _finite(result) and all(_finite(a) for a in args[:arity])):
             assert op.valid is not None
             check_domain(group, args, op.valid(*args), examples)
             check_finite(group, args, result, examples, "forward")
