@@ -14,6 +14,9 @@ are matrix products (tape_layers.py), and a sum, whose local derivatives are all
 its inputs in one call and hands its grad to each of them. The leaves' numbers are read
 into one vector per run, and their gradients come back as one vector. Nodes that depend
 on no input (an L2 term) are computed once, in column 0.
+
+Each group is compiled, once per batch size, into a forward and a backward kernel bound to
+the arrays kept from run to run (tape_kernels.py): a run is a loop over the kernels.
 """
 
 from __future__ import annotations
@@ -171,8 +174,8 @@ class Program:
         allocating a large array anew each time costs more than a small batch's whole replay.
         (Given `values` that are not the kept ones, kernels bound to them, for this call.)"""
         run = self._runs
-        kept = run is not None and run.columns.shape[0] == columns
-        if run is not None and kept and (values is None or values is run.buffers.values):
+        ours = run is not None and (values is None or values is run.buffers.values)
+        if run is not None and ours and len(run.columns) == columns:
             return run
         size, leaves = (self.size, columns), self.first_input
         buffers = Buffers(np.empty(size) if values is None else values, np.empty(size),
