@@ -11,6 +11,7 @@ matrix without a copy. See tape_replay.py for the rest of the replay.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,32 +37,71 @@ class Layer:
     input_grads: bool  # False when x is the example's inputs: nobody reads their gradients
 
 
-def layer_forward(layer: Layer, values: np.ndarray, params: np.ndarray, out: np.ndarray) -> None:
-    """out = W @ X + b for every example at once (ops.DOT's forward, in another order of the sums)."""
-    n = layer.shape[1]
-    weights = params[layer.block].reshape(layer.shape[0], n + 1)
-    np.matmul(weights[:, :n], values[layer.inputs], out=out)
-    out += weights[:, n:]
+def layer_kernels(layer: Layer, values: np.ndarray, grads: np.ndarray, params: np.ndarray,
+                  leaf_grads: np.ndarray, rows: slice) -> tuple[Callable[[], None], Callable[[], None]]:
+    """A layer's forward and backward, bound to the arrays of a run (views made once).
 
-
-def layer_backward(layer: Layer, values: np.ndarray, grads: np.ndarray, params: np.ndarray,
-                   leaf_grads: np.ndarray, out_grad: np.ndarray) -> None:
-    """The chain rule through a layer, for the whole batch at once. ops.DOT's local derivatives
-    are d out_j/d w_ji = x_i, d out_j/d x_i = w_ji and d out_j/d b_j = 1, so summing
-    grad[parent] += local * grad[node] over the nodes j and the examples (columns) is
-    dW = G Xᵀ, db = G summed over examples, dX = Wᵀ G, with G the nodes' grads (nodes, batch)."""
-    X = values[layer.inputs]
+    Forward: out = W @ X + b for every example at once (ops.DOT's forward, in another order
+    of the sums). Backward: ops.DOT's local derivatives are d out_j/d w_ji = x_i,
+    d out_j/d x_i = w_ji and d out_j/d b_j = 1, so summing grad[parent] += local * grad[node]
+    over the nodes j and the examples (columns) is dW = G Xᵀ, db = G summed over examples,
+    dX = Wᵀ G, with G the nodes' grads (nodes, batch)."""
     m, n = layer.shape
+    out, G = values[rows], grads[rows]
+    weights = rows_of(params, layer.block, (m, n + 1))  # [W | b]
+    inputs = rows_of(values, layer.inputs)
+
+    def forward() -> None:
+        w = weights()
+        np.matmul(w[:, :n], inputs(), out=out)
+        np.add(out, w[:, n:], out=out)  # (what += does)
+
     if isinstance(layer.block, slice):  # a view of leaf_grads: add in place
-        block = leaf_grads[layer.block].reshape(m, n + 1)
-        block[:, :n] += out_grad @ X.T
-        block[:, n] += np.add.reduce(out_grad, axis=1)
+        grad = leaf_grads[layer.block].reshape(m, n + 1)
+        dW, db = grad[:, :n], grad[:, n]
+
+        def add_leaf_grads(X: np.ndarray) -> None:
+            np.add(dW, G @ X.T, out=dW)
+            np.add(db, np.add.reduce(G, axis=1), out=db)
     else:  # a leaf may appear twice: add every edge
-        block = np.empty((m, n + 1))
-        block[:, :n], block[:, n] = out_grad @ X.T, np.add.reduce(out_grad, axis=1)
-        np.add.at(leaf_grads, layer.block, block.reshape(-1))  # type: ignore[arg-type]
-    if layer.input_grads:
-        grads[layer.inputs] += params[layer.block].reshape(m, n + 1)[:, :n].T @ out_grad
+        def add_leaf_grads(X: np.ndarray) -> None:
+            edges = np.empty((m, n + 1))
+            edges[:, :n], edges[:, n] = G @ X.T, np.add.reduce(G, axis=1)
+            np.add.at(leaf_grads, layer.block, edges.reshape(-1))  # type: ignore[arg-type]
+
+    add_input_grads = adder(grads, layer.inputs)
+    # Wᵀ G; for one node, each entry is one product w_i g: NumPy's outer product is faster
+    # (and its sign of a zero product is lost in the add, 0.0 + -0.0 = 0.0, as in the matmul's sum)
+    input_grads = (lambda w: np.multiply(w.T, G)) if m == 1 else (lambda w: w.T @ G)
+
+    def backward() -> None:
+        add_leaf_grads(inputs())
+        if layer.input_grads:
+            add_input_grads(input_grads(weights()[:, :n]))
+
+    return forward, backward
+
+
+def rows_of(array: np.ndarray, rows: slice | np.ndarray, shape: tuple[int, ...] | None = None
+            ) -> Callable[[], np.ndarray]:
+    """array[rows] (reshaped), as a function: a view made once when rows are a slice."""
+    if isinstance(rows, slice):
+        view = array[rows] if shape is None else array[rows].reshape(shape)
+        return lambda: view
+    return lambda: array[rows] if shape is None else array[rows].reshape(shape)
+
+
+def adder(array: np.ndarray, rows: slice | np.ndarray, columns: slice = slice(None)
+          ) -> Callable[[np.ndarray], None]:
+    """array[rows, columns] += x (rows all different), as a function: a view made once when
+    rows are a slice."""
+    if isinstance(rows, slice):
+        view = array[rows, columns]
+        return lambda x: np.add(view, x, out=view)  # (what += does)
+
+    def add(x: np.ndarray) -> None:
+        array[rows, columns] += x
+    return add
 
 
 def layer_inputs(parents: list[Value], inputs: dict[Value, int]) -> tuple[int, ...] | None:

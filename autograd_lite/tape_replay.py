@@ -14,6 +14,9 @@ are matrix products (tape_layers.py), and a sum, whose local derivatives are all
 its inputs in one call and hands its grad to each of them. The leaves' numbers are read
 into one vector per run, and their gradients come back as one vector. Nodes that depend
 on no input (an L2 term) are computed once, in column 0.
+
+Each group is compiled, once per batch size, into a forward and a backward kernel bound to
+the arrays kept from run to run (tape_kernels.py): a run is a loop over the kernels.
 """
 
 from __future__ import annotations
@@ -28,15 +31,16 @@ import numpy as np
 from autograd_lite import modes, ops
 from autograd_lite.engine import Constant, Value, describe
 from autograd_lite.ops import Op
-from autograd_lite.tape_layers import (
-    GroupKey,
-    Layer,
-    layer_backward,
-    layer_forward,
-    layer_inputs,
-    leaf_order,
-    slice_or_rows,
+from autograd_lite.tape_kernels import (
+    Buffers,
+    Group,
+    Kernels,
+    check_backward,
+    check_finite,
+    compile_group,
+    gathered,
 )
+from autograd_lite.tape_layers import GroupKey, Layer, layer_inputs, leaf_order, slice_or_rows
 
 
 @dataclass
@@ -47,25 +51,6 @@ class Trace:
     inputs: dict[Value, int]  # input leaf -> its number among the example's inputs
     outputs: list[Value]
     shape: Any  # the function's result: None (a Value), k (a list of k Values), ("pair", shape)
-
-
-@dataclass
-class Group:
-    """Same-op nodes of one level of the graph; their values are rows start..stop-1."""
-
-    op: Op
-    start: int
-    stop: int
-    parents: np.ndarray  # (arity, nodes): the rows of each node's inputs
-    param: tuple[Any, ...]  # () or the ops' plain-number parameter: one float, or (nodes, 1) of them
-    sources: list[slice | np.ndarray] | None  # parents[k] (a slice when contiguous); None: gather all
-    targets: list[slice | np.ndarray | None]  # the same, where backward adds; None: only constants
-    scatter: list[tuple[np.ndarray, np.ndarray]] | None  # see _scatter; None: no row is read twice
-    nodes: list[Value]  # as recorded, for error messages
-    once: bool  # the nodes depend on no input (e.g. an L2 term): computed once, not per example
-    distinct: bool  # no row is the input of two edges
-    spread: bool = True  # (once) some per-example node reads them: their grads are in every column
-    layer: Layer | None = None
 
 
 class Program:
@@ -113,13 +98,19 @@ class Program:
                                       self.first_input, n_inputs, constant))
             size += len(group)
         self.size = size
-        self._buffers: dict[str, np.ndarray] = {}
+        self._runs: _Run | None = None
         self.outputs = {key: np.array([row[same_as[n]] for n in trace.outputs], dtype=np.intp)
                         for key, trace in traces.items()}
         read = [g.parents.reshape(-1) if g.layer is None else _layer_x(g)  # what per-example nodes read
                 for g in self.groups if not g.once]
         spread = np.unique(np.concatenate([*read, *self.outputs.values(), np.empty(0, dtype=np.intp)]))
         self.spread = slice_or_rows(spread[spread < self.first_input])  # leaves read per example
+        once = np.concatenate([np.empty(0, dtype=np.intp),
+                               *(g.parents.reshape(-1) for g in self.groups if g.once)])
+        self._spread = _covering(spread[spread < self.first_input])  # and the leaves between them
+        self._once_read = _covering(once[once < self.first_input])  # (their values are in column 0)
+        reached = np.concatenate([spread, once])  # the leaves whose grads kernels add (not layers' weights)
+        self._leaves_read = _covering(reached[reached < self.first_input])
         self._zero = [(slice(self.first_input, self.first_input + n_inputs), True)]  # (rows, all columns?)
         for g in self.groups:
             if g.once:  # else its grads are all in column 0, where the nodes computed once add them
@@ -140,123 +131,72 @@ class Program:
         """Every node's value for every example, as an array (rows, batch), from the leaves'
         numbers (`params`, see `parameters`) and the inputs'. `examples` are the columns'
         positions in the batch, for error messages; `keep` saves each group's inputs for backward."""
-        values = self._buffer("values", inputs.shape[1])
-        values[:self.first_input, 0] = params  # column 0: what the ops computed once read
-        values[self.spread] = params[self.spread, None]
-        values[self.first_input:self.first_input + len(inputs)] = inputs
-        saved: list[list[np.ndarray]] = []
-        for group in self.groups:
-            op = group.op
-            if group.layer is not None:
-                out = values[group.start:group.stop]
-                layer_forward(group.layer, values, params, out)
-                if modes.state.anomaly:
-                    _check_finite(group, _gathered(values, params, group), out, examples, "forward")
-                if keep:
-                    saved.append([])
-                continue
-            if op is ops.SUM:  # x1 + ... + xn in one call: NumPy adds along axis 0 in order, as the rule
-                terms = values[group.parents, :1] if group.once else values[group.parents]
-                out = np.add.reduce(terms, axis=0)
-                values[group.start:group.stop, :None if group.spread else 1] = out
-                if modes.state.anomaly:
-                    _check_finite(group, _gathered(values, params, group), out, examples, "forward")
-                if keep:
-                    saved.append([])
-                continue
-            if group.sources is None:  # many inputs: one gather (arity, nodes, batch)
-                args = [*(values[group.parents, :1] if group.once else values[group.parents]), *group.param]
-            else:
-                args = [*(values[s, :1] if group.once else values[s] for s in group.sources), *group.param]
-            if op.valid is not None:
-                _check_domain(group, args, op.valid(*args), examples)
-            out = op.forward(np, *args)
-            # (once: the same for every example, spread over the columns only if per-example nodes read it)
-            values[group.start:group.stop, :None if group.spread else 1] = out
-            if op.valid is not None or modes.state.anomaly:  # a domain check cannot see overflow
-                _check_finite(group, args, out, examples, "forward")
-            if keep:
-                saved.append(args)
-        return values, saved
+        run = self._run(inputs.shape[1])
+        b = run.buffers
+        b.params[...] = params
+        b.values[self._once_read, 0] = params[self._once_read]  # column 0: what the ops computed once read
+        b.values[self._spread] = params[self._spread, None]
+        b.values[self.first_input:self.first_input + len(inputs)] = inputs
+        saved = []
+        anomaly = modes.state.anomaly
+        for group, kernels in zip(self.groups, run.kernels):
+            args = kernels.forward(examples)  # (an op with a domain checks it, and overflow)
+            if anomaly:
+                out = b.values[group.start:group.stop, :1 if group.once else None]
+                check_finite(group, args or gathered(b.values, params, group), out, examples, "forward")
+            saved.append(args)
+        return b.values, saved if keep else []
 
     def backward(self, values: np.ndarray, saved: list[list[np.ndarray]], params: np.ndarray, seed: float,
                  losses: np.ndarray, examples: np.ndarray) -> np.ndarray:
         """d(seed * loss)/d(leaf), summed over the examples, for every leaf (a vector like
         `params`), by the chain rule on rows; `losses` is the row of each example's loss."""
-        grads = self._buffer("grads", values.shape[1])
-        grads[self.spread] = 0.0
-        grads[:self.first_input, :1] = 0.0
-        for rows, full in self._zero:
-            grads[rows, :None if full else 1] = 0.0
-        grads[losses, np.arange(len(losses))] = seed
-        leaf_grads = np.zeros(self.first_input)
-        for group, args in zip(reversed(self.groups), reversed(saved)):
-            out_grad = grads[group.start:group.stop]
-            if group.layer is not None:
-                layer_backward(group.layer, values, grads, params, leaf_grads, out_grad)
-            else:
-                _backward(group, args, values, grads, out_grad)
-            if modes.state.anomaly:
-                _check_backward(group, args or _gathered(values, params, group), values, out_grad, examples)
-        leaf_grads += grads[:self.first_input, 0]
-        leaf_grads[self.spread] += grads[self.spread, 1:].sum(axis=1)
+        run = self._run(values.shape[1], values)
+        b = run.buffers
+        b.params[...] = params
+        for zero in run.zeros:  # what the kernels add to starts at 0
+            zero.fill(0.0)
+        b.grads[losses, run.columns] = seed
+        b.leaf_grads.fill(0.0)
+        anomaly = modes.state.anomaly
+        for group, kernels, args in zip(reversed(self.groups), reversed(run.kernels), reversed(saved)):
+            kernels.backward(args, examples)
+            if anomaly:
+                check_backward(group, args or gathered(values, params, group), values,
+                               b.grads[group.start:group.stop], examples)
+        leaf_grads = b.leaf_grads.copy()  # the layers' weights', then the other leaves'
+        leaf_grads[self._leaves_read] += b.grads[self._leaves_read, 0]
+        leaf_grads[self._spread] += b.grads[self._spread, 1:].sum(axis=1)
         return leaf_grads
 
-    def _buffer(self, name: str, columns: int) -> np.ndarray:
-        """An array (rows, columns) kept from run to run: allocating a large array anew each
-        time costs more than a small batch's whole replay."""
-        buffer = self._buffers.get(name)
-        if buffer is None or buffer.shape[1] != columns:
-            buffer = self._buffers[name] = np.empty((self.size, columns))
-        return buffer
+    def _run(self, columns: int, values: np.ndarray | None = None) -> _Run:
+        """The arrays (rows, columns) kept from run to run, and the kernels bound to them:
+        allocating a large array anew each time costs more than a small batch's whole replay.
+        (Given `values` that are not the kept ones, kernels bound to them, for this call.)"""
+        run = self._runs
+        ours = run is not None and (values is None or values is run.buffers.values)
+        if run is not None and ours and len(run.columns) == columns:
+            return run
+        size, leaves = (self.size, columns), self.first_input
+        buffers = Buffers(np.empty(size) if values is None else values, np.empty(size),
+                          np.empty(leaves), np.empty(leaves))
+        zeros = [buffers.grads[rows, :None if full else 1] for rows, full in self._zero]
+        zeros += [buffers.grads[self._leaves_read, :1], buffers.grads[self._spread]]
+        run = _Run(buffers, [compile_group(g, buffers) for g in self.groups], zeros,
+                   np.arange(columns))
+        if values is None:
+            self._runs = run
+        return run
 
 
-def _backward(group: Group, args: list[np.ndarray], values: np.ndarray, grads: np.ndarray,
-              out_grad: np.ndarray) -> None:
-    """grad[parent] += local * grad[node] over a group's edges."""
-    out = values[group.start:group.stop]
-    if group.once:  # its parents are computed once too: their grads add up in column 0
-        out = out[:, :1]
-        out_grad = np.add.reduce(out_grad, axis=1, keepdims=True) if group.spread else out_grad[:, :1]
-    if group.op is ops.SUM:  # ops.SUM: d out / d xi = 1 for every i, so each edge carries grad[node]
-        if group.distinct:  # every edge into a row of its own: one call
-            grads[group.parents, :1 if group.once else None] += out_grad
-            return
-        local: Any = (1.0,) * group.parents.shape[0]
-        flows = np.broadcast_to(out_grad, (len(local), *out_grad.shape))
-    else:
-        local = group.op.local_grads(np, out, *args)
-        flows = None
-    if group.scatter is None:  # no row is read twice by one input position: add one position at a time
-        for source, d in zip(group.targets, local):
-            if source is None:
-                continue
-            if group.once:
-                grads[source, :1] += d * out_grad
-            else:
-                grads[source] += d * out_grad
-        return
-    if flows is None:
-        flows = _stacked(local, out_grad.shape) * out_grad
-    flows = flows.reshape(-1, out_grad.shape[1])  # one row per edge
-    for rows, edges in group.scatter:  # grad[parent] += the flows of all its edges
-        flow = flows[edges[:, 0]] if edges.shape[1] == 1 else flows[edges].sum(axis=1)
-        if group.once:
-            grads[rows, :1] += flow
-        else:
-            grads[rows] += flow
+@dataclass
+class _Run:
+    """One batch size's arrays, the groups' kernels bound to them, and what backward zeroes."""
 
-
-def _check_backward(group: Group, args: list[np.ndarray], values: np.ndarray, out_grad: np.ndarray,
-                    examples: np.ndarray) -> None:
-    """Under detect_anomaly: every edge's local * grad[node], from the rule, must be finite."""
-    out = values[group.start:group.stop]
-    if group.once:  # as in _backward
-        out = out[:, :1]
-        out_grad = np.add.reduce(out_grad, axis=1, keepdims=True) if group.spread else out_grad[:, :1]
-        args = [a[:, :1] for a in args[:group.parents.shape[0]]] + args[group.parents.shape[0]:]
-    local = group.op.local_grads(np, out, *args)
-    _check_finite(group, args, _stacked(local, out_grad.shape) * out_grad, examples, "backward")
+    buffers: Buffers
+    kernels: list[Kernels]
+    zeros: list[np.ndarray]  # views of the grads
+    columns: np.ndarray  # 0, 1, ..., batch - 1
 
 
 _DATA = operator.attrgetter("data")
@@ -315,22 +255,9 @@ def _layer_x(group: Group) -> np.ndarray:
     return group.parents[n:2 * n, 0]
 
 
-def _gathered(values: np.ndarray, params: np.ndarray, group: Group) -> list[np.ndarray]:
-    """A layer's inputs as a generic group's (one array per parent), for error messages."""
-    full = values.copy()
-    full[:len(params)] = params[:, None]
-    return list(full[group.parents])
-
-
-def _stacked(local: tuple[Any, ...], shape: tuple[int, ...]) -> np.ndarray:
-    """The local derivatives as one array (arity, nodes, batch)."""
-    try:
-        stacked = np.array(local)
-        if stacked.shape[1:] == shape:
-            return stacked
-    except ValueError:
-        pass
-    return np.array([np.broadcast_to(d, shape) for d in local])  # a rule gave a plain number: spread it
+def _covering(rows: np.ndarray) -> slice:
+    """The rows from the first to the last of `rows` (a slice is a view: faster than the rows)."""
+    return slice(int(rows.min()), int(rows.max()) + 1) if len(rows) else slice(0, 0)
 
 
 def _scatter(edge_parents: np.ndarray, constant: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -342,41 +269,6 @@ def _scatter(edge_parents: np.ndarray, constant: np.ndarray) -> list[tuple[np.nd
     rows, first, counts = np.unique(edge_parents[by_parent], return_index=True, return_counts=True)
     return [(rows[counts == m], by_parent[first[counts == m, None] + np.arange(m)])
             for m in np.unique(counts)]
-
-
-# --- errors name the op, its inputs, the example and the recorded node ------------------------
-
-def _check_domain(group: Group, args: list[np.ndarray], ok: np.ndarray, examples: np.ndarray) -> None:
-    if not np.all(ok):
-        node, column = np.argwhere(~np.broadcast_to(ok, args[0].shape))[0]
-        where = f"{_call(group, args, node, column)} for example {examples[column]} of the batch"
-        raise group.op.error(f"{where}: {group.op.domain}")  # ValueError (OverflowError for exp), as eager
-
-
-def _check_finite(group: Group, args: list[np.ndarray], out: np.ndarray, examples: np.ndarray,
-                  where: str) -> None:
-    """Raise where an op made nan or inf from finite inputs (anywhere, under detect_anomaly)."""
-    bad = ~np.isfinite(out)
-    if where == "backward":
-        bad = bad.any(axis=0)
-    if not modes.state.anomaly:
-        bad &= np.all([np.isfinite(a) for a in args[:group.parents.shape[0]]], axis=0)
-    if np.any(bad):
-        node, column = np.argwhere(bad)[0]
-        call = f"{_call(group, args, node, column)} for example {examples[column]} of the batch"
-        if modes.state.anomaly:
-            raise FloatingPointError(f"anomaly in {where}: {call} gave a nan or inf")
-        raise OverflowError(f"{call} overflows a float")
-
-
-def _call(group: Group, args: list[np.ndarray], node: int, column: int) -> str:
-    """Like the eager engine's messages, e.g. log('x' (= -3.0)), with this example's numbers."""
-    recorded = group.nodes[node]
-    numbers = [f"{p.label!r} (= {float(a[node, column])!r})" if p.label else repr(float(a[node, column]))
-               for p, a in zip(recorded._prev, args)]
-    numbers += [repr(float(p if isinstance(p, float) else p[node, 0])) for p in group.param]
-    name = f" (node {recorded.label!r})" if recorded.label else ""
-    return f"{group.op.name}({', '.join(numbers)}){name}"
 
 
 # --- comparing two recordings ----------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from autograd_lite import define_op, ops
 from autograd_lite.engine import Value, detect_anomaly, no_grad, value_dot, value_sum
 from autograd_lite.losses import cross_entropy, hinge
 from autograd_lite.nn import MLP
@@ -350,6 +352,68 @@ def test_overflow_and_anomalies_raise_like_eager() -> None:
         tape.forward(np.array([1.0, 1e10]))
 
 
+EDGES = [-math.inf, -800.0, -2.5, -2.0, -1.0, -0.5, -1e-300, -0.0, 0.0, 1e-300, 0.5, 1.0, 2.0, 2.5,
+         709.78, 709.782712893384, 709.79, 800.0, math.inf, math.nan]
+
+
+@pytest.mark.parametrize("name", sorted(n for n in ops.BUILTIN_OPS if ops.OPS[n].valid is not None))
+def test_a_built_in_op_gives_nan_or_inf_wherever_its_finite_inputs_are_outside_its_domain(name) -> None:
+    # the replay skips a built-in op's domain check when its inputs and result are finite (tape_kernels)
+    op = ops.OPS[name]
+    arity = len(inspect.signature(op.valid).parameters)
+    args = [a.reshape(-1) for a in np.meshgrid(*[EDGES] * arity)]
+    with np.errstate(all="ignore"):
+        outside, out = ~np.asarray(op.valid(*args)), op.forward(np, *args)
+    outside &= np.all(np.isfinite(args), axis=0)
+    assert outside.any() and not np.isfinite(out[outside]).any()
+
+
+def test_a_domain_error_is_raised_even_when_the_result_is_finite() -> None:
+    tape = Tape.record(lambda x, y: x ** -0.5 + x ** y, (np.array([1.0]), np.array([1.0])))
+    with pytest.raises(ValueError, match=r"powc\('x' \(= -inf\), -0\.5\) for example 1 .*: a negative base"):
+        tape.forward((np.array([1.0, -math.inf]), np.array([1.0, 2.0])))  # (-inf) ** -0.5 is 0.0
+    tape = Tape.record(lambda x, y: x ** y, (np.array([1.0]), np.array([1.0])))
+    with pytest.raises(ValueError, match=r"pow\('x' \(= -inf\), 'y' \(= -0\.5\)\) for example 0"):
+        tape.forward((np.array([-math.inf]), np.array([-0.5])))
+
+
+def test_an_own_op_outside_its_domain_raises_even_when_its_result_is_finite() -> None:
+    capped = define_op("capped_double", lambda xp, x: 2 * x, lambda xp, out, x: (2.0,),
+                       valid=lambda x: x < 10, domain="capped_double needs x < 10")
+    tape = Tape.record(lambda x: capped(x), np.array([1.0]))
+    assert tape.forward(np.array([1.0, 9.0])).tolist() == [2.0, 18.0]
+    with pytest.raises(ValueError, match=r"capped_double\('x' \(= 20\.0\)\) for example 1 .*: capped_double"):
+        tape.forward(np.array([1.0, 20.0]))
+
+
+def test_a_replay_gives_the_same_numbers_after_other_batch_sizes_and_given_a_copy_of_its_values() -> None:
+    model = MLP(2, [4, 4, 1], seed=4)
+    params = model.parameters()
+
+    def loss(x, y):  # layers, a scatter (the L2 term read by both labels' losses), nodes computed once
+        return hinge(model(x), y) + 1e-4 * value_sum([p * p for p in params])
+    X, y = moons_like(9)
+    tape = Tape.record(loss, (X, y), static=[1])
+    program = tape.program
+
+    def replay(columns, copy=False):
+        data = tape._batch((X[columns], y[columns]))
+        keys, which = data.keyed
+        losses = np.array([program.outputs[key] for key in keys])[which].T[0]
+        examples, params = np.arange(len(columns)), program.parameters()
+        with np.errstate(all="ignore"):
+            values, saved = program.forward(params, data.inputs, examples, keep=True)
+            if copy:
+                values = values.copy()
+            grads = program.backward(values, saved, params, 0.5, losses, examples)
+            return values[losses, examples].copy(), grads
+    first = replay(np.arange(9))
+    for columns in (np.arange(3), np.array([4]), np.arange(9)[::-1]):
+        replay(columns)
+    for again in (replay(np.arange(9)), replay(np.arange(9), copy=True)):
+        assert all(np.array_equal(a, b) for a, b in zip(first, again))
+
+
 @pytest.mark.parametrize("batch, error, message", [
     ((np.ones((3, 2)), np.ones(4)), ValueError, "same number"),
     ((np.ones((3, 3)), np.ones(3)), ValueError, "shapes"),
@@ -466,7 +530,7 @@ def test_detect_anomaly_checks_the_replay_without_false_alarms() -> None:
         p.grad = 0.0
     tape.run((X, y))
     want = [p.grad for p in params]
-    tape.program._buffers["grads"].fill(math.nan)  # what backward does not overwrite must not be read
+    tape.program._runs.buffers.grads.fill(math.nan)  # what backward does not overwrite must not be read
     for p in params:
         p.grad = 0.0
     with detect_anomaly():
