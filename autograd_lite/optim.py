@@ -68,7 +68,7 @@ class Optimizer:
             return
         self._check_grads()  # a subclass's own update(i, grad, data): before it sees them
         new = self._guarded(lambda: [p.data - self.update(i, p.grad, p.data)
-                                     for i, p in enumerate(self.params)])
+                                     for i, p in enumerate(self.params)], in_place=True)
         self.steps += 1
         self._assign(new)
 
@@ -89,9 +89,10 @@ class Optimizer:
         self.steps += 1
         return new
 
-    def _guarded(self, step: Callable[[], Any], grads: Any = None) -> Any:
-        """step()'s new values, or FloatingPointError with the state as it was if one is nan or inf."""
-        saved = {key: list(getattr(self, key)) for key in self.state}
+    def _guarded(self, step: Callable[[], Any], grads: Any = None, in_place: bool = False) -> Any:
+        """step()'s new values, or FloatingPointError with the state as it was if one is nan or inf.
+        (_updates gives the state lists anew; update(i, ...) changes them in place: copy them first.)"""
+        saved = {key: list(getattr(self, key)) if in_place else getattr(self, key) for key in self.state}
         try:
             new = step()
             total = float(new.sum()) if isinstance(new, np.ndarray) else sum(new)

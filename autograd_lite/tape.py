@@ -314,8 +314,8 @@ class _Batch:
     def subset(self, index: np.ndarray) -> _Batch:
         """The examples at `index` (their positions in this batch) as a batch, without checking
         and laying them out again: how a held training step takes its batch from the data set."""
-        part = object.__new__(_Batch)
-        part.arrays, part.key_of, part.static = [a[index] for a in self.arrays], self.key_of, self.static
+        part = object.__new__(_Subset)
+        part.whole, part.index, part.key_of, part.static = self, index, self.key_of, self.static
         part.size, part.inputs = len(index), self.inputs[:, index]
         keys, which = self.keyed
         if len(keys) > 1:  # only the static values that occur in the part (each needs its recording)
@@ -358,6 +358,17 @@ class _Batch:
                 self.key_of[row] = tuple(_frozen(a[e].tolist()) for a in static)
         renumber = np.array([number.setdefault(self.key_of[row], len(number)) for row in seen], dtype=np.intp)
         return list(number), renumber[inverse.reshape(-1)]
+
+
+class _Subset(_Batch):
+    """Some examples of a batch (`_Batch.subset`): their arguments are taken only if asked for."""
+
+    whole: _Batch
+    index: np.ndarray
+
+    @functools.cached_property
+    def arrays(self) -> list[np.ndarray]:  # type: ignore[override]
+        return [a[self.index] for a in self.whole.arrays]
 
 
 # --- helpers ----------------------------------------------------------------------------

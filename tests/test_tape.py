@@ -260,6 +260,20 @@ def test_static_arguments_get_plain_numbers_and_one_recording_each() -> None:
     assert tape.run((X, labels), reduction="sum") == 10.0
 
 
+def test_a_subset_of_a_batch_replays_as_the_batch_of_those_examples() -> None:
+    X, labels = np.array([1.0, 2.0, 3.0, 4.0, 5.0]), np.array([1, -1, 1, 2, 2])
+    tape = Tape.record(lambda x, label: x * x * label, (X, labels), static=[1])
+    whole = tape.batch((X, labels))
+    for index in ([4, 0], [1], [3, 1, 2]):  # labels present: (2, 1), (-1,), (2, -1, 1)
+        part, fresh = whole.subset(np.array(index)), tape.batch((X[index], labels[index]))
+        assert [a.tolist() for a in part.arrays] == [a.tolist() for a in fresh.arrays]
+        params = tape.program.parameters()
+        for seed in (None, 0.5):
+            got, want = tape.replay(part, params, seed), tape.replay(fresh, params, seed)
+            assert got[0].tolist() == want[0].tolist() == [[X[i] ** 2 * labels[i] for i in index]]
+            assert (got[1] is None and want[1] is None) or got[1].tolist() == want[1].tolist()
+
+
 def test_static_values_that_change_the_graph_get_their_own_program() -> None:
     fn = lambda x, k: x.tanh() if k else x.sin() * 2  # noqa: E731
     X, labels = RNG.normal(size=6), np.array([0, 1, 1, 0, 1, 0])
