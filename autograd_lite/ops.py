@@ -259,8 +259,10 @@ def _max(xp: Any, *xs: Any) -> Any:
 def _max_grads(xp: Any, out: Any, *xs: Any) -> tuple[Any, ...]:
     hits = [xp.where(x >= out, 1.0, 0.0) for x in xs]  # (>=: the largest; == on Values is identity)
     ties = sum(hits[1:], hits[0])
-    # a nan max equals no input: 0 / 0, nan for every input, as torch.amax
-    return tuple([xp.where(ties == 0, math.nan, h / xp.where(ties == 0, 1.0, ties)) for h in hits])
+    # 1 / ties for the largest (h = 1), 0 for the others; a nan max equals no input: 0 / 0, nan
+    # for every input, as torch.amax. (h * (1 / ties) is h / ties exactly, as h is 0 or 1.)
+    share = xp.where(ties == 0, math.nan, 1.0 / xp.where(ties == 0, 1.0, ties))
+    return tuple([h * share for h in hits])
 
 
 def _max_text(n: int) -> tuple[str, ...]:  # [x = out] / (how many inputs equal out), in Python

@@ -98,7 +98,7 @@ class Program:
                                       self.first_input, n_inputs, constant))
             size += len(group)
         self.size = size
-        self._runs: _Run | None = None
+        self._runs: dict[int, _Run] = {}  # batch size -> its arrays and kernels (the last few sizes)
         self.outputs = {key: np.array([row[same_as[n]] for n in trace.outputs], dtype=np.intp)
                         for key, trace in traces.items()}
         read = [g.parents.reshape(-1) if g.layer is None else _layer_x(g)  # what per-example nodes read
@@ -173,9 +173,8 @@ class Program:
         """The arrays (rows, columns) kept from run to run, and the kernels bound to them:
         allocating a large array anew each time costs more than a small batch's whole replay.
         (Given `values` that are not the kept ones, kernels bound to them, for this call.)"""
-        run = self._runs
-        ours = run is not None and (values is None or values is run.buffers.values)
-        if run is not None and ours and len(run.columns) == columns:
+        run = self._runs.get(columns)
+        if run is not None and (values is None or values is run.buffers.values):
             return run
         size, leaves = (self.size, columns), self.first_input
         buffers = Buffers(np.empty(size) if values is None else values, np.empty(size),
@@ -184,8 +183,8 @@ class Program:
         zeros += [buffers.grads[self._leaves_read, :1], buffers.grads[self._spread]]
         run = _Run(buffers, [compile_group(g, buffers) for g in self.groups], zeros,
                    np.arange(columns))
-        if values is None:
-            self._runs = run
+        if values is None:  # fit's batches, its last smaller batch and the whole data set: keep three
+            self._runs = {**dict(list(self._runs.items())[-2:]), columns: run}
         return run
 
 

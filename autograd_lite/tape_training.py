@@ -42,7 +42,9 @@ from autograd_lite.tape import Tape, TapeError
 
 class HeldSteps:
     """fit's steps on one data set (X, y): `steps(indices)` is one update on the examples at
-    those indices, returning the batch's mean loss before it, as backend.fit_step would."""
+    those indices, returning the batch's mean loss before it, as backend.fit_step would.
+    X and y are read once, into arrays, when the steps first hold the parameters (fit does not
+    change its data while it trains)."""
 
     def __init__(self, model: Any, backend: Gradients, loss: Loss, optimizer: Optimizer,
                  X: Sequence[Any], y: Sequence[Any], check: Callable[[float], None]) -> None:
