@@ -544,7 +544,7 @@ def test_detect_anomaly_checks_the_replay_without_false_alarms() -> None:
         p.grad = 0.0
     tape.run((X, y))
     want = [p.grad for p in params]
-    tape.program._runs[len(X)].buffers.grads.fill(math.nan)  # what backward does not overwrite must not be read
+    tape.program._runs[len(X)].buffers.grads.fill(math.nan)  # what backward does not set is not read
     for p in params:
         p.grad = 0.0
     with detect_anomaly():
