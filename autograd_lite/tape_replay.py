@@ -111,6 +111,8 @@ class Program:
         self._once_read = _covering(once[once < self.first_input])  # (their values are in column 0)
         reached = np.concatenate([spread, once])  # the leaves whose grads kernels add (not layers' weights)
         self._leaves_read = _covering(reached[reached < self.first_input])
+        self._grads_read = _covering(np.intersect1d(reached, learned))  # of those, the ones given a
+        self._grads_spread = _covering(np.intersect1d(spread, learned))  # gradient (not the 2 in 2*x)
         self._zero = [(slice(self.first_input, self.first_input + n_inputs), True)]  # (rows, all columns?)
         for g in self.groups:
             if g.once:  # else its grads are all in column 0, where the nodes computed once add them
@@ -165,8 +167,10 @@ class Program:
                 check_backward(group, args or gathered(values, params, group), values,
                                b.grads[group.start:group.stop], examples)
         leaf_grads = b.leaf_grads.copy()  # the layers' weights', then the other leaves'
-        leaf_grads[self._leaves_read] += b.grads[self._leaves_read, 0]
-        leaf_grads[self._spread] += b.grads[self._spread, 1:].sum(axis=1)
+        if self._grads_read.stop:  # the leaves read by ops (layers add their weights' grads themselves)
+            leaf_grads[self._grads_read] += b.grads[self._grads_read, 0]
+        if self._grads_spread.stop:
+            leaf_grads[self._grads_spread] += b.grads[self._grads_spread, 1:].sum(axis=1)
         return leaf_grads
 
     def _run(self, columns: int, values: np.ndarray | None = None) -> _Run:
