@@ -18,7 +18,7 @@ import random
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autograd_lite.backend import BACKENDS as BACKENDS  # re-exported: fit's backends live in backend.py
 from autograd_lite.backend import Gradients as Gradients
@@ -35,7 +35,9 @@ from autograd_lite.optim import SGD, LRScheduler, Optimizer
 from autograd_lite.plots import plot_decision_boundary as plot_decision_boundary  # moved to plots.py; old
 from autograd_lite.plots import plot_history as plot_history  # imports from train keep working
 from autograd_lite.plots import plot_images as plot_images
-from autograd_lite.tape_training import HeldSteps
+
+if TYPE_CHECKING:  # the tape loads on first use (import autograd_lite stays light)
+    from autograd_lite.tape_training import HeldSteps
 
 __all__ = ["BACKENDS", "DivergenceError", "History", "Step", "batch_loss", "eager_gradients", "evaluate",
            "fit", "measure_epoch", "measurer", "predict", "train_epoch"]
@@ -130,6 +132,8 @@ class Step:
         """The steps on one data set, by the examples' numbers: `steps(indices)` is one update.
         With the tape they keep the parameters in arrays between steps (tape_training.py) until
         `steps.write_back()`, which fit calls whenever anything else may look at the model."""
+        from autograd_lite.tape_training import HeldSteps
+
         return HeldSteps(self.model, self.gradients, self.loss, self.optimizer, X, y, _finite)
 
 

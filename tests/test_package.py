@@ -8,9 +8,10 @@ import sys
 import autograd_lite
 
 
-def test_import_does_not_pull_in_drawing_plotting_or_torch() -> None:
+def test_import_does_not_pull_in_drawing_plotting_torch_or_the_tape() -> None:
     code = ("import sys, autograd_lite; from autograd_lite import Value; (Value(1.0) * 2).backward(); "
-            "print(sorted(m for m in ('graphviz', 'matplotlib', 'torch', 'tqdm') if m in sys.modules))")
+            "print(sorted(m for m in ('graphviz', 'matplotlib', 'torch', 'tqdm', 'autograd_lite.tape') "
+            "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
