@@ -69,13 +69,17 @@ class HeldSteps:
             self.plan = self._plan(ys) if self.can_hold else None
         return mean
 
-    def write_back(self) -> None:
-        """Give every parameter its value and grad from the arrays (after that the Values are read again)."""
-        held, self.held = self.held, None
+    def write_back(self, release: bool = True) -> None:
+        """Give every parameter its value and grad from the arrays. Then the next step reads the
+        Values again (someone may change them), unless `release` is False: for a reader only."""
+        held = self.held
         if held is not None and held.steps:
             rows = held.plan.rows
             for p, x, g in zip(self.optimizer.params, held.params[rows].tolist(), held.grads.tolist()):
                 p.data, p.grad = x, g
+            held.steps = 0
+        if release:
+            self.held = None
 
     def _plan(self, ys: Sequence[Any]) -> _Plan | None:
         """Where the optimizer's parameters are among the leaves of the tape that just ran, if
@@ -154,4 +158,4 @@ class _Held:
         self.plan = plan
         self.params = plan.program.parameters()  # read from the Values
         self.grads = np.zeros(0)
-        self.steps = 0  # held steps since the Values were read
+        self.steps = 0  # held steps since the Values were read or written

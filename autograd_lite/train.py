@@ -156,8 +156,8 @@ def train_epoch(steps: HeldSteps, epoch_batches: Iterable[Sequence[int]], epoch:
                 raise DivergenceError(
                     f"fit: training diverged in epoch {epoch}, after {optimizer.steps} updates ({e}); "
                     f"try a smaller learning rate than {optimizer.lr:g}", history) from e
-            if show.reads_model:
-                steps.write_back()
+            if show.reads_model:  # (it only looks: the steps go on from the arrays)
+                steps.write_back(release=False)
             show.batch(epoch, mean)
     finally:
         steps.write_back()
