@@ -7,19 +7,28 @@ topological order and applies the chain rule at every node:
 
     parent.grad += local_derivative * node.grad
 
-That line, in `chain_rule` below, is the whole of backpropagation.
+That line, in `chain_rule` (backprop.py, which walks the graph), is the whole of
+backpropagation; this module makes the nodes.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, TypeAlias, overload
 
 from autograd_lite import graph_copy, ops
+from autograd_lite.backprop import (  # noqa: F401 (the walk: re-exported, as it was defined here)
+    as_float,
+    backpropagate,
+    call_text,
+    chain_rule,
+    describe,
+    local_grads,
+    topological_order,
+)
 from autograd_lite.modes import RecordingError, detect_anomaly, no_grad, state  # noqa: F401 (re-exported)
 from autograd_lite.ops import Op, scalar_math
 
@@ -78,7 +87,7 @@ class Value:
     def __init__(self, data: Number, _children: Iterable[Value] = _NO_CHILDREN, _op: str = "",
                  label: str = "") -> None:
         children = _NO_CHILDREN if _children is _NO_CHILDREN else _as_children(data, _children, _op)
-        _build(self, _as_float(data, "Value"), children, None, None, label)
+        _build(self, as_float(data, "Value"), children, None, None, label)
         if _op:
             self.__dict__["_op"] = _op
         if children and state.anomaly and not math.isfinite(self.data):  # as _build does for a rule's node
@@ -141,7 +150,7 @@ class Value:
     def __pow__(self, exponent: Operand) -> Value:
         if isinstance(exponent, Value):
             return apply(ops.POW, self, exponent)
-        return apply(ops.POWC, self, param=_as_float(exponent, "**"))
+        return apply(ops.POWC, self, param=as_float(exponent, "**"))
 
     def __rpow__(self, base: Number) -> Value:  # 2 ** v
         return apply(ops.POW, base, self)
@@ -162,7 +171,7 @@ class Value:
         return apply(ops.RELU, self)
 
     def leaky_relu(self, slope: float = ops.LEAKY_SLOPE) -> Value:
-        return apply(ops.LEAKY_RELU, self, param=_as_float(slope, "leaky_relu"))
+        return apply(ops.LEAKY_RELU, self, param=as_float(slope, "leaky_relu"))
 
     def abs(self) -> Value:
         return apply(ops.ABS, self)
@@ -253,11 +262,11 @@ def apply(op: Op, *inputs: Operand, param: Any = None) -> Value:
     if op.has_param:
         args.append(param)
     if op.valid is not None and not op.valid(*args):
-        raise op.error(f"{_call(op, parents, param)}: {op.domain}")
+        raise op.error(f"{call_text(op, parents, param)}: {op.domain}")
     try:
         data = op.forward(scalar_math, *args)
     except OverflowError:
-        raise OverflowError(f"{_call(op, parents, param)} overflows a float") from None
+        raise OverflowError(f"{call_text(op, parents, param)} overflows a float") from None
     return _build(_new_value(Value), data, parents, op, param, "")
 
 
@@ -285,7 +294,7 @@ def _build(node: Value, data: float, parents: tuple[Value, ...], rule: Op | None
         node._param = param
         return node
     if state.anomaly and rule is not None and not math.isfinite(data):
-        raise FloatingPointError(f"anomaly: {_call(rule, parents, param)} produced {data}")
+        raise FloatingPointError(f"anomaly: {call_text(rule, parents, param)} produced {data}")
     if state.grad_enabled:
         node._prev = parents
         node._rule = rule
@@ -354,105 +363,6 @@ def value_dot(weights: Iterable[Operand], inputs: Iterable[Operand], bias: Opera
     return apply(ops.DOT, *weights, *inputs, bias)
 
 
-def local_grads(node: Value) -> tuple[float, ...]:
-    """d node / d parent for each parent: the node's rule, at the values the graph holds now."""
-    rule = node._rule
-    if rule is None:
-        if node._prev:
-            raise TypeError(f"local_grads({describe(node)}): a closure node (micrograd's constructor) has no "
-                            "rule; its derivative is the _backward function it was given")
-        return ()
-    args = [p.data for p in node._prev]
-    if rule.has_param:
-        args.append(node._param)
-    try:
-        return rule.local_grads(scalar_math, node.data, *args)  # type: ignore[no-any-return]
-    except (ZeroDivisionError, OverflowError):  # e.g. d/dx sqrt(x) at 0
-        return tuple(_infinite_slope(rule, node.data, args, i) for i in range(len(node._prev)))
-
-
-def chain_rule(nodes: Iterable[Value]) -> Iterator[tuple[Value, tuple[float, ...] | None]]:
-    """Apply the chain rule at each of `nodes` in turn, once:
-
-        parent.grad += local_derivative * node.grad     for each parent
-
-    and yield the node and its local derivatives (None for a closure node, whose
-    derivative is the user's `_backward`, called instead; () for a leaf)."""
-    anomaly = state.anomaly
-    for node in nodes:
-        rule = node._rule
-        if rule is not None:
-            try:  # local_grads(node), written out: this loop is most of backward's time
-                grads = rule.local_grads(scalar_math, node.data, *[p.data for p in node._prev],
-                                         *((node._param,) if rule.has_param else ()))
-            except (ZeroDivisionError, OverflowError):
-                grads = local_grads(node)
-            grad = node.grad
-            for parent, local in zip(node._prev, grads):
-                parent.grad += local * grad  # the chain rule
-        elif node._prev:  # a closure node
-            node._backward()
-            grads = None
-        else:
-            yield node, ()
-            continue
-        if anomaly:
-            _check_grads(node, grads)
-        yield node, grads
-
-
-def _infinite_slope(op: Op, data: float, args: Any, i: int) -> float:
-    """Where Python raises for a derivative that is infinite, use inf as NumPy and PyTorch do."""
-    import numpy  # only on this rare path, so the engine itself needs no NumPy
-
-    with numpy.errstate(all="ignore"):  # inf is the answer here: never print NumPy's warnings
-        return float(op.local_grads(numpy, numpy.float64(data), *map(numpy.float64, args))[i])
-
-
-# --- walking the graph ----------------------------------------------------------------
-
-def topological_order(root: Value) -> list[Value]:
-    """Every node that `root` depends on, each after all of its parents.
-
-    Iterative depth-first search, so a chain of a million nodes is fine.
-    A node is pushed, then a `None` marker, then its parents: when the marker
-    comes off the stack again, all of the node's parents are in `order`.
-    Parents are pushed last-first, so the first input is visited first and the
-    order reads like the expression (drawings and the stepper number nodes by it).
-    """
-    order: list[Value] = []
-    visited: set[Value] = set()
-    stack: list[Value | None] = [root]
-    while stack:
-        node = stack.pop()
-        if node is None:  # the parents of the node below the marker are done
-            order.append(stack.pop())  # type: ignore[arg-type]
-        elif node not in visited:
-            visited.add(node)
-            stack.append(node)
-            stack.append(None)
-            for parent in reversed(node._prev):
-                if parent not in visited:
-                    stack.append(parent)
-    return order
-
-
-def backpropagate(root: Value, grad: float = 1.0) -> Iterator[tuple[Value, tuple[float, ...] | None]]:
-    """Backward pass, one node at a time (see `Value.backward` for the rules).
-
-    After the chain rule has been applied at a node, yields that node and its
-    local derivatives; for a closure node (micrograd's constructor), whose
-    derivative is the user's `_backward`, yields None instead. `Value.backward`
-    runs it to the end; the stepper shows each step.
-    """
-    order = topological_order(root)
-    for node in order:
-        if node._prev:
-            node.grad = 0.0  # interior grads are recomputed, leaves accumulate
-    root.grad += _as_float(grad, "backward")
-    yield from chain_rule(reversed(order))
-
-
 def zero_grad(root: Value) -> None:
     """Set the grad of every node in `root`'s graph back to 0."""
     root.zero_grad()
@@ -460,54 +370,13 @@ def zero_grad(root: Value) -> None:
 
 # --- helpers ----------------------------------------------------------------------------
 
-def describe(x: Operand) -> str:
-    """How an error message names a node: its label if it has one, and its value."""
-    if not isinstance(x, Value):
-        return repr(x)
-    if x.label:
-        return f"{x.label!r} (= {x.data!r})"
-    if x._prev:
-        return f"<{x._rule.name if x._rule is not None else x._op or 'closure'} node = {x.data!r}>"
-    return repr(x.data)
-
-
-def _call(op: Op, parents: Iterable[Value], param: Any) -> str:
-    args = [describe(p) for p in parents]
-    if op.has_param:
-        args.append(repr(param))
-    return f"{op.name}({', '.join(args)})"
-
-
-def _check_grads(node: Value, grads: tuple[float, ...] | None) -> None:
-    for i, parent in enumerate(node._prev):
-        local = grads[i] if grads is not None else 0.0
-        if not (math.isfinite(local) and math.isfinite(parent.grad)):
-            made = (_call(node._rule, node._prev, node._param) if node._rule is not None
-                    else f"the _backward of {describe(node)}")
-            raise FloatingPointError(
-                f"anomaly in backward: {made} gave "
-                + (f"the local derivative {local} for " if grads is not None else "")
-                + f"{describe(parent)}, whose grad became {parent.grad}")
-
-
-def _as_float(x: Any, where: str) -> float:
-    if type(x) is float:
-        return x
-    if isinstance(x, numbers.Real) and not isinstance(x, bool):
-        return float(x)
-    if isinstance(x, bool):
-        raise TypeError(f"{where}: got a bool ({x}); use a number such as {float(x)} instead")
-    hint = " (use float(x) or .item() for a single number)" if hasattr(x, "shape") else ""
-    raise TypeError(f"{where}: expected a real number, got {type(x).__name__} {x!r}{hint}")
-
-
 def _short_number(c: float) -> str:
     """2.0 -> '2', 0.5 -> '0.5': an exponent as micrograd's `_op` writes it ('**2')."""
     return str(int(c)) if c.is_integer() else repr(c)
 
 
 def _data(x: Operand) -> float:
-    return x.data if isinstance(x, Value) else _as_float(x, "operand")
+    return x.data if isinstance(x, Value) else as_float(x, "operand")
 
 
 def _compared(a: Value, b: Operand) -> float:
