@@ -169,6 +169,8 @@ Measure = Callable[[Any, Sequence[Any], Sequence[Any]], tuple[float, "float | No
 def measurer(loss: Loss, correct: Callable[[Any, Any], bool] | None) -> Measure:
     """(mean loss, accuracy) of a model on a dataset, without gradients: the tape's forward (one
     NumPy pass, whatever the training backend) when it can replay the model, else like `evaluate`."""
+    import numpy as np
+
     from autograd_lite.backend import tape_loss
     from autograd_lite.tape import TapeError
 
@@ -178,9 +180,20 @@ def measurer(loss: Loss, correct: Callable[[Any, Any], bool] | None) -> Measure:
         except (OverflowError, FloatingPointError):  # the weights blew up: fit raises DivergenceError
             return math.inf, None if correct is None else math.nan
 
+    arrays: dict[int, tuple[Any, Any]] = {}  # id(X) -> (X, X as an array): fit measures the same sets
+
+    def as_array(X: Sequence[Any]) -> Any:
+        kept = arrays.get(id(X))
+        if kept is None or kept[0] is not X:
+            try:
+                kept = arrays[id(X)] = (X, np.asarray(X, dtype=float))
+            except (TypeError, ValueError):  # ragged: the tape says what is wrong with it
+                return X
+        return kept[1]
+
     def with_tape(model: Any, X: Sequence[Any], y: Sequence[Any]) -> tuple[float, float | None]:
         try:
-            mean, outputs = tape_loss(model, X, y, loss)
+            mean, outputs = tape_loss(model, as_array(X), y, loss)
         except (TapeError, ArithmeticError, ValueError, TypeError):
             return eager(model, X, y)
         if not math.isfinite(mean):
