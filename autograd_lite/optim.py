@@ -110,8 +110,9 @@ class Optimizer:
         return new
 
     def _check_grads(self, grads: Any = None) -> None:
-        for i, (p, g) in enumerate(zip(self.params, self.params if grads is None else grads)):
-            grad = p.grad if grads is None else float(g)
+        """FloatingPointError naming the first parameter whose grad (or grads[i]) is nan or inf."""
+        found = [p.grad for p in self.params] if grads is None else [float(g) for g in grads]
+        for i, (p, grad) in enumerate(zip(self.params, found)):
             if not math.isfinite(grad):
                 raise FloatingPointError(f"{type(self).__name__}.step: parameter {i} {describe(p)} has grad "
                                          f"{grad}; the loss or the model overflowed (try a smaller lr)")
